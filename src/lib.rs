@@ -1,1 +1,127 @@
-//! pulsar-eventstream (skeleton)
+//! # pulsar-eventstream
+//!
+//! An async client for event streams served over Apache Pulsar's WebSocket
+//! API — first of all 8x8 Contact Center's Event Streaming service, and any
+//! Pulsar WebSocket endpoint besides.
+//!
+//! * [`EventStream`] is a `futures::Stream<Item = Result<Event>>`.
+//! * [`Client::reader`] (no subscription; start at [`Position::Earliest`],
+//!   [`Position::Latest`] or right after a [`MessageId`]) and
+//!   [`Client::consumer`] (durable subscription, acks, redelivery, dead
+//!   letters).
+//! * Acknowledgements are automatic by default ([`AckMode::Auto`]: an event
+//!   is acked when the next one is requested), batched into few writes and
+//!   never left unflushed, so a reader that keeps up never stalls at the
+//!   server's 1000-message window.
+//! * Lost connections are re-established under a pluggable
+//!   [`ReconnectPolicy`]; a reader resumes right after the last event handed
+//!   to the application.
+//! * Handshake failures are typed errors ([`Error::Unauthorized`],
+//!   [`Error::Conflict`], …); a bad frame is one `Err` item and the stream
+//!   goes on. No secret ever appears in `Debug`, `Display` or logs.
+//! * [`testing::MockPulsar`] (feature `testing`) is an in-process server that
+//!   behaves like the real proxy, for your own tests.
+//!
+//! ## Quick start: 8x8 Event Streaming
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use pulsar_eventstream::{Client, Position};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder("wss://pulsar-ws-euw2.8x8.com")
+//!     .api_key(std::env::var("PULSAR_API_KEY")?)
+//!     .build()?;
+//! let mut events = client
+//!     .reader("persistent://my-tenant/event-v1/all".parse()?)
+//!     .position(Position::Earliest)
+//!     .subscribe()
+//!     .await?;
+//! while let Some(event) = events.try_next().await? {
+//!     let call: serde_json::Value = event.json()?;
+//!     println!("{call}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Quick start: a consumer on any Pulsar
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use pulsar_eventstream::{AckMode, Client, SubscriptionType};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder("ws://127.0.0.1:8080").token("eyJ...").build()?;
+//! let mut events = client
+//!     .consumer("persistent://public/default/orders".parse()?, "billing")
+//!     .subscription_type(SubscriptionType::Shared)
+//!     .ack_mode(AckMode::Manual)
+//!     .subscribe()
+//!     .await?;
+//! while let Some(event) = events.try_next().await? {
+//!     // ... store it, then:
+//!     event.ack()?;
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! ## Feature flags
+//!
+//! * `webpki-roots` (default): trust the bundled Mozilla root certificates.
+//! * `native-roots`: trust the operating system's certificate store
+//!   ([`TlsRoots::Native`]).
+//! * `testing`: the [`testing::MockPulsar`] test double.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod ack;
+mod auth;
+mod client;
+mod connection;
+mod consumer;
+mod error;
+mod event;
+mod message_id;
+mod reader;
+mod reconnect;
+mod stream;
+mod tls;
+mod topic;
+mod wire;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use ack::{AckHandle, AckMode};
+pub use auth::{Credentials, CredentialsProvider, Secret};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT,
+};
+pub use consumer::{ConsumerBuilder, InitialPosition, SubscriptionType};
+pub use error::{Error, Result};
+pub use event::Event;
+pub use message_id::MessageId;
+pub use reader::{Position, ReaderBuilder};
+pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPolicy};
+pub use stream::EventStream;
+pub use tls::TlsRoots;
+pub use topic::{Domain, Topic};
+
+/// Compile-time proof that the types users share across tasks are
+/// `Send + Sync`.
+#[allow(dead_code)]
+fn assert_send_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Client>();
+    check::<ClientBuilder>();
+    check::<ReaderBuilder>();
+    check::<ConsumerBuilder>();
+    check::<EventStream>();
+    check::<Event>();
+    check::<AckHandle>();
+    check::<Error>();
+    check::<MessageId>();
+    check::<Topic>();
+    check::<Credentials>();
+}

@@ -1,0 +1,533 @@
+//! The task that owns one stream's socket: reads, delivers, acks, pings and
+//! reconnects.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use base64::Engine as _;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::dial::{self, Ws, HEALTHY_AFTER};
+use super::{map_ws_error, Command, Delivery, SharedResume, StreamSpec};
+use crate::ack::{AckHandle, AckMode};
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::message_id::MessageId;
+use crate::wire::{self, Inbound, InFrame, BASE64};
+
+/// Acks written but not flushed before the actor flushes anyway, so a busy
+/// read side cannot hold acks back for long.
+const MAX_UNFLUSHED: usize = 256;
+/// How many recently acknowledged ids a consumer remembers to drop their
+/// redeliveries.
+const RECENT_ACKS: usize = 4096;
+
+enum SessionEnd {
+    /// Closed by the application (close() or drop): the actor ends.
+    Finished,
+    /// The connection was lost: reconnect under the policy.
+    Lost(Error),
+}
+
+pub(crate) struct Actor {
+    spec: StreamSpec,
+    events: mpsc::Sender<Delivery>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    commands_tx: mpsc::UnboundedSender<Command>,
+    resume: SharedResume,
+    epoch: u64,
+    next_seq: u64,
+    /// First sequence number of the current connection.
+    session_first_seq: u64,
+    /// Delivered on this connection and not yet acked: dedups double acks.
+    outstanding: HashSet<u64>,
+    /// A delivery waiting for room in the channel; reading pauses meanwhile.
+    pending: Option<Delivery>,
+    end_of_topic_waiters: VecDeque<oneshot::Sender<Result<bool>>>,
+    unflushed: usize,
+    recent_acks: VecDeque<Arc<str>>,
+    recent_ack_set: HashSet<Arc<str>>,
+    /// Acks that arrived while disconnected (consumers send them after the
+    /// reconnect: the broker still needs them).
+    deferred: Vec<Command>,
+}
+
+impl Actor {
+    pub(crate) fn new(
+        spec: StreamSpec,
+        events: mpsc::Sender<Delivery>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        commands_tx: mpsc::UnboundedSender<Command>,
+        resume: SharedResume,
+    ) -> Self {
+        Actor {
+            spec,
+            events,
+            commands,
+            commands_tx,
+            resume,
+            epoch: 0,
+            next_seq: 0,
+            session_first_seq: 0,
+            outstanding: HashSet::new(),
+            pending: None,
+            end_of_topic_waiters: VecDeque::new(),
+            unflushed: 0,
+            recent_acks: VecDeque::new(),
+            recent_ack_set: HashSet::new(),
+            deferred: Vec::new(),
+        }
+    }
+
+    fn is_reader(&self) -> bool {
+        self.spec.kind.is_reader()
+    }
+
+    pub(crate) async fn run(mut self, first: Ws) {
+        let mut ws = first;
+        let mut attempt: u32 = 0;
+        loop {
+            let started = Instant::now();
+            let mut error = match self.session(&mut ws).await {
+                SessionEnd::Finished => return,
+                SessionEnd::Lost(error) => error,
+            };
+            tracing::warn!(topic = %self.spec.topic, %error, "connection lost");
+            for waiter in self.end_of_topic_waiters.drain(..) {
+                let _ = waiter.send(Err(error.clone()));
+            }
+            if started.elapsed() >= HEALTHY_AFTER {
+                attempt = 0;
+            }
+            // Fix the resume point: events not yet handed over are dropped by
+            // the stream from now on and re-read after the reconnect.
+            let resume = {
+                let mut state = self.resume.lock().unwrap_or_else(|p| p.into_inner());
+                state.epoch += 1;
+                self.epoch = state.epoch;
+                state.last_delivered.clone()
+            };
+            self.pending = None;
+            ws = loop {
+                attempt = attempt.saturating_add(1);
+                let Some(delay) = self.spec.policy.next_delay(attempt, &error) else {
+                    tracing::warn!(topic = %self.spec.topic, %error, attempt, "giving up");
+                    let _ = self.events.send(Delivery::Fatal(error)).await;
+                    return;
+                };
+                tracing::info!(topic = %self.spec.topic, attempt, ?delay, cause = %error, "reconnecting");
+                if !self.wait(delay, &error).await {
+                    return;
+                }
+                let url = match dial::stream_url(&self.spec, resume.as_ref()) {
+                    Ok(url) => url,
+                    Err(e) => {
+                        let _ = self.events.send(Delivery::Fatal(e)).await;
+                        return;
+                    }
+                };
+                match dial::dial(&self.spec.client.inner, url).await {
+                    Ok(ws) => break ws,
+                    Err(e) => error = e,
+                }
+            };
+            tracing::info!(topic = %self.spec.topic, "reconnected");
+        }
+    }
+
+    /// Waits out a reconnect delay while still serving the application:
+    /// `false` when it closed the stream meanwhile.
+    async fn wait(&mut self, delay: Duration, error: &Error) -> bool {
+        let sleep = tokio::time::sleep(delay);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = &mut sleep => return true,
+                _ = self.events.closed() => return false,
+                cmd = self.commands.recv() => match cmd {
+                    None => return false,
+                    Some(Command::Close(reply)) => {
+                        let _ = reply.send(Ok(()));
+                        return false;
+                    }
+                    Some(Command::EndOfTopic(reply)) => {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                    Some(ack) => {
+                        if !self.is_reader() {
+                            self.deferred.push(ack);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    async fn session(&mut self, ws: &mut Ws) -> SessionEnd {
+        self.outstanding.clear();
+        self.session_first_seq = self.next_seq;
+        self.unflushed = 0;
+        for cmd in std::mem::take(&mut self.deferred) {
+            if let Err(e) = self.command(ws, cmd).await {
+                return SessionEnd::Lost(e);
+            }
+        }
+        let config = self.spec.client.inner.clone();
+        let mut ping = config.ping_interval.map(|period| {
+            let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            interval
+        });
+        let mut pong_deadline: Option<Instant> = None;
+        loop {
+            let has_pending = self.pending.is_some();
+            let must_flush = self.unflushed > 0;
+            tokio::select! {
+                biased;
+                cmd = self.commands.recv() => {
+                    let Some(cmd) = cmd else { return self.finish(ws, None).await };
+                    if let Command::Close(reply) = cmd {
+                        return self.finish(ws, Some(reply)).await;
+                    }
+                    if let Err(e) = self.command(ws, cmd).await {
+                        return SessionEnd::Lost(e);
+                    }
+                }
+                _ = self.events.closed() => return self.finish(ws, None).await,
+                // An owned permit: a borrowed one would hold `self` across the arms.
+                permit = self.events.clone().reserve_owned(), if has_pending => match (permit, self.pending.take()) {
+                    (Ok(permit), Some(delivery)) => { permit.send(delivery); }
+                    (Err(_), _) => return self.finish(ws, None).await,
+                    (Ok(_), None) => {}
+                },
+                msg = ws.next(), if !has_pending => {
+                    pong_deadline = None;
+                    if let Some(end) = self.inbound(ws, msg).await {
+                        return end;
+                    }
+                }
+                _ = sleep_until(pong_deadline) => {
+                    return SessionEnd::Lost(Error::KeepaliveTimeout(config.pong_timeout));
+                }
+                _ = tick(&mut ping) => {
+                    if let Err(e) = ws.send(Message::Ping(Bytes::new())).await {
+                        return SessionEnd::Lost(map_ws_error(e));
+                    }
+                    self.unflushed = 0;
+                    pong_deadline.get_or_insert(Instant::now() + config.pong_timeout);
+                }
+                _ = std::future::ready(()), if must_flush => {
+                    if let Err(e) = ws.flush().await {
+                        return SessionEnd::Lost(map_ws_error(e));
+                    }
+                    self.unflushed = 0;
+                }
+            }
+        }
+    }
+
+    /// Handles an ack, nack or end-of-topic request.
+    async fn command(&mut self, ws: &mut Ws, cmd: Command) -> Result<()> {
+        let frame = match cmd {
+            Command::Ack { seq, id } => {
+                let current = self.outstanding.remove(&seq);
+                // A consumer's ack of an event from an earlier connection
+                // still matters to the broker (a reader's does not).
+                let earlier = !self.is_reader()
+                    && seq < self.session_first_seq
+                    && !self.recent_ack_set.contains(&id);
+                if !(current || earlier) {
+                    return Ok(());
+                }
+                self.remember_ack(&id);
+                wire::ack_frame(&id)
+            }
+            Command::Nack { seq, id } => {
+                if !self.outstanding.remove(&seq) && seq >= self.session_first_seq {
+                    return Ok(());
+                }
+                wire::nack_frame(&id)
+            }
+            Command::EndOfTopic(reply) => {
+                self.end_of_topic_waiters.push_back(reply);
+                self.unflushed += MAX_UNFLUSHED; // answer promptly
+                wire::end_of_topic_frame()
+            }
+            Command::Close(reply) => {
+                let _ = reply.send(Ok(()));
+                return Ok(());
+            }
+        };
+        self.write(ws, frame).await
+    }
+
+    /// Queues a text frame; flushes when enough have piled up.
+    async fn write(&mut self, ws: &mut Ws, frame: String) -> Result<()> {
+        ws.feed(Message::Text(frame.into())).await.map_err(map_ws_error)?;
+        self.unflushed += 1;
+        if self.unflushed >= MAX_UNFLUSHED {
+            ws.flush().await.map_err(map_ws_error)?;
+            self.unflushed = 0;
+        }
+        Ok(())
+    }
+
+    fn remember_ack(&mut self, id: &Arc<str>) {
+        if self.is_reader() || !self.recent_ack_set.insert(id.clone()) {
+            return;
+        }
+        self.recent_acks.push_back(id.clone());
+        if self.recent_acks.len() > RECENT_ACKS {
+            if let Some(old) = self.recent_acks.pop_front() {
+                self.recent_ack_set.remove(&old);
+            }
+        }
+    }
+
+    async fn inbound(
+        &mut self,
+        ws: &mut Ws,
+        msg: Option<std::result::Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Option<SessionEnd> {
+        let result = match msg {
+            None => {
+                return Some(SessionEnd::Lost(Error::Closed {
+                    code: 1006,
+                    reason: "connection dropped without a close frame".into(),
+                }))
+            }
+            Some(Err(e)) => return Some(SessionEnd::Lost(map_ws_error(e))),
+            Some(Ok(Message::Text(text))) => self.text_frame(ws, text.as_str()).await,
+            Some(Ok(Message::Binary(data))) => {
+                let error = Error::BinaryFrame { len: data.len() };
+                self.deliver_error(error, None, None);
+                Ok(())
+            }
+            Some(Ok(Message::Ping(_))) => {
+                // tungstenite queued the pong; make sure it goes out.
+                self.unflushed += 1;
+                Ok(())
+            }
+            Some(Ok(Message::Pong(_))) | Some(Ok(Message::Frame(_))) => Ok(()),
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) = match frame {
+                    Some(f) => (u16::from(f.code), f.reason.to_string()),
+                    None => (1005, String::new()),
+                };
+                return Some(SessionEnd::Lost(Error::Closed { code, reason }));
+            }
+        };
+        match result {
+            Ok(()) if self.events.is_closed() => Some(SessionEnd::Finished),
+            Ok(()) => None,
+            Err(e) => Some(SessionEnd::Lost(e)),
+        }
+    }
+
+    async fn text_frame(&mut self, ws: &mut Ws, text: &str) -> Result<()> {
+        let frame: InFrame<'_> = match serde_json::from_str(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                if self.is_reader() {
+                    // Any JSON frame counts as flow control on a reader.
+                    self.write(ws, "{}".to_string()).await?;
+                }
+                let error = Error::InvalidFrame { reason: e.to_string() };
+                self.deliver_error(error, None, None);
+                return Ok(());
+            }
+        };
+        match wire::classify(frame) {
+            Ok(Inbound::Message(frame)) => self.message(ws, frame).await,
+            Ok(Inbound::EndOfTopic(end)) => {
+                if let Some(waiter) = self.end_of_topic_waiters.pop_front() {
+                    let _ = waiter.send(Ok(end));
+                }
+                Ok(())
+            }
+            Ok(Inbound::Control) => Ok(()),
+            Err(error) => {
+                let id = match &error {
+                    Error::MissingField { message_id: Some(id), .. } => Some(Arc::from(id.as_str())),
+                    _ => None,
+                };
+                self.undecodable(ws, error, id).await
+            }
+        }
+    }
+
+    async fn message(&mut self, ws: &mut Ws, frame: InFrame<'_>) -> Result<()> {
+        let (Some(wire_id), Some(payload)) = (frame.message_id, frame.payload) else {
+            return Ok(()); // classify() guarantees both
+        };
+        if !self.is_reader() && self.recent_ack_set.contains(&*wire_id) {
+            // A redelivery of an event the application already acked (the
+            // ack was lost with a connection): ack again, do not deliver.
+            return self.write(ws, wire::ack_frame(&wire_id)).await;
+        }
+        let wire_id: Arc<str> = Arc::from(&*wire_id);
+        let message_id = match MessageId::from_wire_arc(wire_id.clone()) {
+            Ok(id) => id,
+            Err(error) => return self.undecodable(ws, error, Some(wire_id)).await,
+        };
+        let payload = match BASE64.decode(payload.as_bytes()) {
+            Ok(bytes) => Bytes::from(bytes),
+            Err(e) => {
+                let error = Error::InvalidPayload {
+                    message_id: wire_id.to_string(),
+                    reason: e.to_string(),
+                };
+                return self.undecodable(ws, error, Some(wire_id)).await;
+            }
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if self.spec.ack_mode == AckMode::OnReceive {
+            self.remember_ack(&wire_id);
+            self.write(ws, wire::ack_frame(&wire_id)).await?;
+        } else {
+            self.outstanding.insert(seq);
+        }
+        let event = Event {
+            message_id: message_id.clone(),
+            payload,
+            properties: frame.properties.unwrap_or_default(),
+            publish_time: frame.publish_time.map(|t| t.into_owned()),
+            event_time: frame.event_time.map(|t| t.into_owned()),
+            key: frame.key.map(|k| k.into_owned()),
+            redelivery_count: frame.redelivery_count.unwrap_or(0),
+            topic: Some(self.spec.topic.clone()),
+            ack: AckHandle {
+                seq,
+                wire_id,
+                message_id: Some(message_id),
+                commands: self.commands_tx.clone(),
+                can_nack: !self.is_reader(),
+            },
+        };
+        self.deliver(Delivery::Event {
+            epoch: self.epoch,
+            event,
+        });
+        Ok(())
+    }
+
+    /// A message frame that cannot become an event: the application gets one
+    /// error item, and the server is answered so that nothing stalls.
+    async fn undecodable(&mut self, ws: &mut Ws, error: Error, id: Option<Arc<str>>) -> Result<()> {
+        tracing::debug!(topic = %self.spec.topic, %error, "undecodable frame");
+        let Some(id) = id else {
+            if self.is_reader() {
+                self.write(ws, "{}".to_string()).await?;
+            }
+            self.deliver_error(error, None, None);
+            return Ok(());
+        };
+        let position = MessageId::from_wire_arc(id.clone()).ok();
+        if self.is_reader() {
+            self.write(ws, wire::ack_frame(&id)).await?;
+            self.deliver_error(error, None, position);
+            return Ok(());
+        }
+        match self.spec.ack_mode {
+            AckMode::Auto => {
+                // Acked when the application asks for the next item.
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.outstanding.insert(seq);
+                self.deliver_error(error, Some((seq, id)), position);
+            }
+            AckMode::OnReceive => {
+                self.remember_ack(&id);
+                self.write(ws, wire::ack_frame(&id)).await?;
+                self.deliver_error(error, None, position);
+            }
+            AckMode::Manual => {
+                // Nobody can ack it: let the broker redeliver it, and
+                // dead-letter it when a dead-letter policy is set.
+                self.write(ws, wire::nack_frame(&id)).await?;
+                self.deliver_error(error, None, position);
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver_error(&mut self, error: Error, ack: Option<(u64, Arc<str>)>, position: Option<MessageId>) {
+        self.deliver(Delivery::Error {
+            epoch: self.epoch,
+            error,
+            ack,
+            position,
+        });
+    }
+
+    /// Hands a delivery to the channel, or parks it (reading pauses until
+    /// the application makes room).
+    fn deliver(&mut self, delivery: Delivery) {
+        match self.events.try_send(delivery) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(delivery)) => self.pending = Some(delivery),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Closes cleanly: pending acks out, Close 1000, then (bounded) wait for
+    /// the server's Close.
+    async fn finish(&mut self, ws: &mut Ws, reply: Option<oneshot::Sender<Result<()>>>) -> SessionEnd {
+        let timeout = self.spec.client.inner.close_timeout;
+        let result = tokio::time::timeout(timeout, async {
+            while let Ok(cmd) = self.commands.try_recv() {
+                match cmd {
+                    Command::Close(other) => {
+                        let _ = other.send(Ok(()));
+                    }
+                    cmd => self.command(ws, cmd).await?,
+                }
+            }
+            let close = CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            };
+            ws.send(Message::Close(Some(close))).await.map_err(map_ws_error)?;
+            while let Some(msg) = ws.next().await {
+                if matches!(msg, Ok(Message::Close(_)) | Err(_)) {
+                    break;
+                }
+            }
+            Ok::<(), Error>(())
+        })
+        .await;
+        let result = match result {
+            Ok(r) => r,
+            Err(_) => Ok(()), // the server did not answer in time; we are done anyway
+        };
+        tracing::debug!(topic = %self.spec.topic, "closed");
+        if let Some(reply) = reply {
+            let _ = reply.send(result);
+        }
+        SessionEnd::Finished
+    }
+}
+
+async fn tick(interval: &mut Option<Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

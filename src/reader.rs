@@ -1,0 +1,166 @@
+//! The reader endpoint: no subscription, the application chooses where to
+//! start (`protocol.md` §2.2).
+
+use std::sync::Arc;
+
+use crate::ack::AckMode;
+use crate::client::Client;
+use crate::connection::{self, EndpointKind, StreamSpec};
+use crate::error::{Error, Result};
+use crate::message_id::MessageId;
+use crate::reconnect::ReconnectPolicy;
+use crate::stream::EventStream;
+use crate::topic::{encode_component, Topic};
+
+/// Where a reader starts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Position {
+    /// The oldest message the topic still retains.
+    Earliest,
+    /// Only messages published after the reader connects (the server's
+    /// default).
+    #[default]
+    Latest,
+    /// The message right **after** this one: the start is exclusive, as on
+    /// the server, so pass the id of the last message you processed.
+    MessageId(MessageId),
+}
+
+impl Position {
+    /// The value of the `messageId` query parameter.
+    pub(crate) fn query_value(&self) -> String {
+        match self {
+            Position::Earliest => "earliest".into(),
+            Position::Latest => "latest".into(),
+            Position::MessageId(id) => id.as_str().to_string(),
+        }
+    }
+}
+
+/// Configures a reader; made by [`Client::reader`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until subscribe() is awaited"]
+pub struct ReaderBuilder {
+    client: Client,
+    topic: Topic,
+    position: Position,
+    reader_name: Option<String>,
+    receiver_queue_size: Option<u32>,
+    ack_mode: AckMode,
+    reconnect: Option<Arc<dyn ReconnectPolicy>>,
+}
+
+impl ReaderBuilder {
+    pub(crate) fn new(client: Client, topic: Topic) -> Self {
+        ReaderBuilder {
+            client,
+            topic,
+            position: Position::Latest,
+            reader_name: None,
+            receiver_queue_size: None,
+            ack_mode: AckMode::Auto,
+            reconnect: None,
+        }
+    }
+
+    /// Where to start (default [`Position::Latest`]).
+    ///
+    /// ```no_run
+    /// # use pulsar_eventstream::{Client, MessageId, Position};
+    /// # async fn run(client: Client, last_processed: MessageId) -> pulsar_eventstream::Result<()> {
+    /// let events = client
+    ///     .reader("persistent://public/default/orders".parse()?)
+    ///     .position(Position::MessageId(last_processed)) // starts right after it
+    ///     .subscribe()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn position(mut self, position: Position) -> Self {
+        self.position = position;
+        self
+    }
+
+    /// A label for the reader, shown in the broker's stats.
+    pub fn reader_name(mut self, name: impl Into<String>) -> Self {
+        self.reader_name = Some(name.into());
+        self
+    }
+
+    /// The server's receive queue size; the server caps it at 1000, and it is
+    /// also the number of unacknowledged messages in flight.
+    pub fn receiver_queue_size(mut self, size: u32) -> Self {
+        self.receiver_queue_size = Some(size);
+        self
+    }
+
+    /// When events are acknowledged (default [`AckMode::Auto`]). On a reader
+    /// an ack is flow control only.
+    pub fn ack_mode(mut self, mode: AckMode) -> Self {
+        self.ack_mode = mode;
+        self
+    }
+
+    /// Overrides the client's reconnect policy for this stream.
+    pub fn reconnect_policy(mut self, policy: impl ReconnectPolicy) -> Self {
+        self.reconnect = Some(Arc::new(policy));
+        self
+    }
+
+    /// Connects and returns the stream. Fails here, with a typed error, when
+    /// the server refuses the handshake (wrong key, topic or parameters).
+    pub async fn subscribe(self) -> Result<EventStream> {
+        let spec = self.into_spec()?;
+        connection::open(spec).await
+    }
+
+    pub(crate) fn into_spec(self) -> Result<StreamSpec> {
+        if let Some(name) = &self.reader_name {
+            check_name(name, "reader name")?;
+        }
+        let mut query = Vec::new();
+        if let Some(size) = self.receiver_queue_size {
+            query.push(("receiverQueueSize", size.to_string()));
+        }
+        if let Some(name) = self.reader_name {
+            query.push(("readerName", name));
+        }
+        let path = format!("ws/v2/reader/{}", self.topic.encoded_path());
+        Ok(StreamSpec {
+            policy: self
+                .reconnect
+                .unwrap_or_else(|| self.client.inner.reconnect.clone()),
+            client: self.client,
+            kind: EndpointKind::Reader {
+                start: self.position,
+            },
+            path,
+            query,
+            window: window(self.receiver_queue_size),
+            ack_mode: self.ack_mode,
+            topic: Arc::new(self.topic),
+        })
+    }
+}
+
+/// The server's in-flight limit for a receiver queue size (`protocol.md` §6.1).
+pub(crate) fn window(receiver_queue_size: Option<u32>) -> usize {
+    match receiver_queue_size {
+        None => 1000,
+        Some(0) => 1,
+        Some(n) => n.min(1000) as usize,
+    }
+}
+
+/// Rejects names that cannot travel in a path or query unchanged.
+pub(crate) fn check_name(name: &str, what: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::Config(format!("{what} must not be empty")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::Config(format!(
+            "{what} must not contain control characters"
+        )));
+    }
+    let _ = encode_component(name);
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Frames in and out, as the server writes and reads them (`protocol.md`
+//! §4, §5). Private: the rest of the crate sees decoded values only.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde::{Deserialize, Serialize};
+
+/// Standard alphabet; encodes with padding, decodes with or without it.
+pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Any text frame the server may send to a reader or consumer. Strings are
+/// borrowed from the frame where JSON escaping allows.
+#[derive(Deserialize)]
+pub(crate) struct InFrame<'a> {
+    #[serde(rename = "messageId", borrow, default)]
+    pub message_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub payload: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub properties: Option<HashMap<String, String>>,
+    #[serde(rename = "publishTime", borrow, default)]
+    pub publish_time: Option<Cow<'a, str>>,
+    #[serde(rename = "eventTime", borrow, default)]
+    pub event_time: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub key: Option<Cow<'a, str>>,
+    #[serde(rename = "redeliveryCount", default)]
+    pub redelivery_count: Option<u32>,
+    #[serde(rename = "endOfTopic", default)]
+    pub end_of_topic: Option<bool>,
+    #[serde(rename = "type", borrow, default)]
+    pub kind: Option<Cow<'a, str>>,
+}
+
+/// What one server frame turned out to be.
+pub(crate) enum Inbound<'a> {
+    /// A message: `messageId` and `payload` are present.
+    Message(InFrame<'a>),
+    /// The answer to `isEndOfTopic`.
+    EndOfTopic(bool),
+    /// Some other control frame (a `type` without a `messageId`): skipped.
+    Control,
+}
+
+/// Classifies a frame the way the 8x8 example clients do: `endOfTopic` or a
+/// non-empty `type` without a message id is control, never an event.
+pub(crate) fn classify(frame: InFrame<'_>) -> Result<Inbound<'_>, crate::Error> {
+    if let Some(end) = frame.end_of_topic {
+        return Ok(Inbound::EndOfTopic(end));
+    }
+    let has_type = frame.kind.as_deref().is_some_and(|t| !t.is_empty());
+    match (&frame.message_id, &frame.payload) {
+        (Some(_), Some(_)) => Ok(Inbound::Message(frame)),
+        (None, _) if has_type => Ok(Inbound::Control),
+        (None, _) => Err(crate::Error::MissingField {
+            field: "messageId",
+            message_id: None,
+        }),
+        (Some(id), None) => Err(crate::Error::MissingField {
+            field: "payload",
+            message_id: Some(id.to_string()),
+        }),
+    }
+}
+
+/// A client command (`protocol.md` §5.1).
+#[derive(Serialize)]
+pub(crate) struct OutCommand<'a> {
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<&'static str>,
+    #[serde(rename = "messageId", skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<&'a str>,
+    #[serde(rename = "permitMessages", skip_serializing_if = "Option::is_none")]
+    pub permit_messages: Option<u32>,
+}
+
+/// `{"messageId":"<id exactly as received>"}`.
+pub(crate) fn ack_frame(message_id: &str) -> String {
+    command(None, Some(message_id))
+}
+
+/// `{"type":"negativeAcknowledge","messageId":"…"}`.
+pub(crate) fn nack_frame(message_id: &str) -> String {
+    command(Some("negativeAcknowledge"), Some(message_id))
+}
+
+/// `{"type":"isEndOfTopic"}`.
+pub(crate) fn end_of_topic_frame() -> String {
+    command(Some("isEndOfTopic"), None)
+}
+
+fn command(kind: Option<&'static str>, message_id: Option<&str>) -> String {
+    let cmd = OutCommand {
+        kind,
+        message_id,
+        permit_messages: None,
+    };
+    // Serializing a struct of strings cannot fail; fall back to a valid frame.
+    serde_json::to_string(&cmd).unwrap_or_else(|_| "{}".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_commands_exactly() {
+        assert_eq!(ack_frame("CAMQADAA"), r#"{"messageId":"CAMQADAA"}"#);
+        assert_eq!(
+            nack_frame("CAM+/w=="),
+            r#"{"type":"negativeAcknowledge","messageId":"CAM+/w=="}"#
+        );
+        assert_eq!(end_of_topic_frame(), r#"{"type":"isEndOfTopic"}"#);
+        assert_eq!(ack_frame("a\"b"), r#"{"messageId":"a\"b"}"#);
+    }
+
+    #[test]
+    fn classifies_frames() {
+        let parse = |s: &'static str| classify(serde_json::from_str(s).unwrap());
+        assert!(matches!(parse(r#"{"endOfTopic":true}"#), Ok(Inbound::EndOfTopic(true))));
+        assert!(matches!(parse(r#"{"type":"ping"}"#), Ok(Inbound::Control)));
+        assert!(matches!(
+            parse(r#"{"messageId":"CAMQADAA","payload":"e30=","extra":[1,2]}"#),
+            Ok(Inbound::Message(_))
+        ));
+        assert!(matches!(
+            parse(r#"{"messageId":"CAMQADAA"}"#),
+            Err(crate::Error::MissingField { field: "payload", .. })
+        ));
+        assert!(matches!(
+            parse(r#"{"payload":"e30="}"#),
+            Err(crate::Error::MissingField { field: "messageId", .. })
+        ));
+    }
+
+    #[test]
+    fn decodes_padded_and_unpadded_base64() {
+        use base64::Engine as _;
+        assert_eq!(BASE64.decode("e30=").unwrap(), b"{}");
+        assert_eq!(BASE64.decode("e30").unwrap(), b"{}");
+    }
+}
