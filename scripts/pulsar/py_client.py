@@ -38,22 +38,18 @@ Output is machine-readable, one JSON object per line on stdout; logs go to stder
 import argparse
 import base64
 import json
-import logging
+import os
 import sys
 import time
-
-
-def _logger():
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    lg = logging.getLogger("pulsar")
-    lg.setLevel(logging.WARNING)
-    return lg
 
 
 def _client(args):
     import pulsar
 
-    kwargs = {"logger": _logger(), "operation_timeout_seconds": 30}
+    # The C++ core logs through its own FileLogger onto stderr (stdout is for results).
+    # ConsoleLogger would write to stdout, and a Python `logging` logger made the process abort
+    # now and then at exit ("terminate called without an active exception").
+    kwargs = {"logger": pulsar.FileLogger(pulsar.LoggerLevel.Warn, "/dev/stderr"), "operation_timeout_seconds": 30}
     if args.token:
         kwargs["authentication"] = pulsar.AuthenticationToken(args.token)
     return pulsar.Client(args.service_url, **kwargs)
@@ -267,4 +263,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rc = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter teardown: the C++ client's background threads can abort the process while
+    # Python finalizes, after the work is done and printed.
+    os._exit(rc or 0)
