@@ -259,12 +259,13 @@ impl Error {
         }
     }
 
-    /// Whether this error concerns one frame or one payload only: the stream
-    /// it came from goes on.
+    /// Whether this error concerns one frame, one message id or one payload
+    /// only: the stream it came from goes on.
     pub fn is_decode_error(&self) -> bool {
         matches!(
             self,
             Error::InvalidFrame { .. }
+                | Error::InvalidMessageId { .. }
                 | Error::MissingField { .. }
                 | Error::InvalidPayload { .. }
                 | Error::BinaryFrame { .. }

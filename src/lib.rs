@@ -19,7 +19,7 @@
 //! * Handshake failures are typed errors ([`Error::Unauthorized`],
 //!   [`Error::Conflict`], …); a bad frame is one `Err` item and the stream
 //!   goes on. No secret ever appears in `Debug`, `Display` or logs.
-//! * [`testing::MockPulsar`] (feature `testing`) is an in-process server that
+//! * `testing::MockPulsar` (feature `testing`) is an in-process server that
 //!   behaves like the real proxy, for your own tests.
 //!
 //! ## Quick start: 8x8 Event Streaming
@@ -70,7 +70,7 @@
 //! * `webpki-roots` (default): trust the bundled Mozilla root certificates.
 //! * `native-roots`: trust the operating system's certificate store
 //!   ([`TlsRoots::Native`]).
-//! * `testing`: the [`testing::MockPulsar`] test double.
+//! * `testing`: the `testing::MockPulsar` test double.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -107,21 +107,3 @@ pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPol
 pub use stream::EventStream;
 pub use tls::TlsRoots;
 pub use topic::{Domain, Topic};
-
-/// Compile-time proof that the types users share across tasks are
-/// `Send + Sync`.
-#[allow(dead_code)]
-fn assert_send_sync() {
-    fn check<T: Send + Sync>() {}
-    check::<Client>();
-    check::<ClientBuilder>();
-    check::<ReaderBuilder>();
-    check::<ConsumerBuilder>();
-    check::<EventStream>();
-    check::<Event>();
-    check::<AckHandle>();
-    check::<Error>();
-    check::<MessageId>();
-    check::<Topic>();
-    check::<Credentials>();
-}

@@ -126,18 +126,29 @@ pub(crate) fn map_ws_error(error: tungstenite::Error) -> Error {
 }
 
 /// TLS failures during the handshake surface as I/O errors wrapping a
-/// rustls error: report them as TLS errors.
+/// rustls error: report them as TLS errors. A reset is an abnormal close.
 fn io_error(io: std::io::Error) -> Error {
     let tls = io
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
         .map(|e| e.to_string());
+    use std::io::ErrorKind;
     match tls {
         Some(message) => Error::Tls(message),
-        None if io.kind() == std::io::ErrorKind::UnexpectedEof => Error::Closed {
-            code: 1006,
-            reason: "connection dropped without a close frame".into(),
-        },
+        // The peer went away without a Close frame: WebSocket's 1006.
+        None if matches!(
+            io.kind(),
+            ErrorKind::UnexpectedEof
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+        ) =>
+        {
+            Error::Closed {
+                code: 1006,
+                reason: format!("connection dropped without a close frame ({io})"),
+            }
+        }
         None => Error::from(io),
     }
 }
