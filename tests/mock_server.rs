@@ -1,0 +1,828 @@
+//! Tests of `MockPulsar` itself, driven by a raw tokio-tungstenite client (never the crate's
+//! client), against the behaviour protocol.md describes.
+#![cfg(feature = "testing")]
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use futures::{SinkExt, StreamExt};
+use pulsar_eventstream::testing::*;
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const T: Duration = Duration::from_secs(10);
+const TOPIC: &str = "persistent://acme/ns/events";
+
+async fn within<F: std::future::Future>(f: F) -> F::Output {
+    timeout(T, f).await.expect("timed out")
+}
+
+async fn connect(p: &MockPulsar, path: &str) -> Ws {
+    let (ws, resp) = within(tokio_tungstenite::connect_async(format!(
+        "{}{}",
+        p.service_url(),
+        path
+    )))
+    .await
+    .expect("handshake failed");
+    assert_eq!(resp.status(), 101);
+    ws
+}
+
+/// The HTTP status and body of a rejected handshake.
+async fn reject(p: &MockPulsar, path: &str) -> (u16, String) {
+    match within(tokio_tungstenite::connect_async(format!(
+        "{}{}",
+        p.service_url(),
+        path
+    )))
+    .await
+    {
+        Err(WsError::Http(resp)) => {
+            let body = resp
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default()
+                .into_owned();
+            (resp.status().as_u16(), body)
+        }
+        Ok(_) => panic!("handshake on {path} unexpectedly succeeded"),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
+fn reader(q: &str) -> String {
+    format!("/ws/v2/reader/persistent/acme/ns/events{q}")
+}
+
+fn consumer(sub: &str, q: &str) -> String {
+    format!("/ws/v2/consumer/persistent/acme/ns/events/{sub}{q}")
+}
+
+/// Next text frame as JSON (pings and pongs skipped).
+async fn next_json(ws: &mut Ws) -> Value {
+    loop {
+        match within(ws.next()).await {
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(&t).expect("server sent non-JSON")
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    within(ws.send(Message::text(v.to_string())))
+        .await
+        .expect("send failed");
+}
+
+async fn ack(ws: &mut Ws, id: &str) {
+    send(ws, json!({ "messageId": id })).await;
+}
+
+/// Sends `isEndOfTopic` and collects the message frames received before its reply.
+async fn drain_until_eot(ws: &mut Ws) -> (Vec<Value>, bool) {
+    send(ws, json!({"type": "isEndOfTopic"})).await;
+    let mut msgs = Vec::new();
+    loop {
+        let v = next_json(ws).await;
+        if let Some(end) = v.get("endOfTopic") {
+            return (
+                msgs,
+                end.as_bool().expect("endOfTopic must be a JSON boolean"),
+            );
+        }
+        msgs.push(v);
+    }
+}
+
+fn payload(v: &Value) -> String {
+    String::from_utf8(STANDARD.decode(v["payload"].as_str().unwrap()).unwrap()).unwrap()
+}
+
+fn publish_n(p: &MockPulsar, n: usize) -> Vec<String> {
+    p.publish_many(TOPIC, (0..n).map(|i| MockMessage::new(format!("m{i}"))))
+}
+
+/// The socket ends without a Close frame (EOF or reset: 1006 for the client).
+async fn expect_abrupt_end(ws: &mut Ws) {
+    loop {
+        match within(ws.next()).await {
+            None | Some(Err(_)) => return,
+            Some(Ok(Message::Close(f))) => panic!("expected no close frame, got {f:?}"),
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+/// The next non-data frame is a Close; returns it after completing the closing handshake.
+async fn expect_close(ws: &mut Ws) -> Option<(u16, String)> {
+    loop {
+        match within(ws.next()).await {
+            Some(Ok(Message::Close(f))) => {
+                while let Some(Ok(_)) = within(ws.next()).await {}
+                return f.map(|f| (u16::from(f.code), f.reason.to_string()));
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn reader_earliest_latest_and_exclusive_start() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = p.publish_many(
+        TOPIC,
+        [
+            MockMessage::new("a")
+                .key("k")
+                .property("p", "v")
+                .event_time("2026-01-01T00:00:00Z"),
+            MockMessage::new("b"),
+            MockMessage::new("c"),
+        ],
+    );
+    assert_eq!(p.message_ids(TOPIC), ids);
+
+    let mut ws = connect(&p, &reader("?messageId=earliest")).await;
+    let first = next_json(&mut ws).await;
+    assert_eq!(first["messageId"], ids[0].as_str());
+    assert_eq!(payload(&first), "a");
+    assert_eq!(first["key"], "k");
+    assert_eq!(first["properties"], json!({"p": "v"}));
+    assert_eq!(first["eventTime"], "2026-01-01T00:00:00Z");
+    assert_eq!(first["redeliveryCount"], 0);
+    assert!(first["publishTime"].as_str().unwrap().ends_with('Z'));
+    let second = next_json(&mut ws).await;
+    assert_eq!(second["properties"], json!({}));
+    assert!(second.get("key").is_none() && second.get("eventTime").is_none());
+    assert_eq!(payload(&next_json(&mut ws).await), "c");
+
+    // Exclusive start: the first message strictly after the given id (URL-encoded).
+    let q = format!(
+        "?messageId={}",
+        url::form_urlencoded::byte_serialize(ids[0].as_bytes()).collect::<String>()
+    );
+    let mut ws2 = connect(&p, &reader(&q)).await;
+    assert_eq!(payload(&next_json(&mut ws2).await), "b");
+
+    // Latest (default): only messages published after connecting.
+    let mut ws3 = connect(&p, &reader("")).await;
+    p.publish(TOPIC, MockMessage::new("d"));
+    assert_eq!(payload(&next_json(&mut ws3).await), "d");
+    assert_eq!(payload(&next_json(&mut ws2).await), "c");
+    let hs = p.handshakes();
+    assert_eq!(hs[1].query.get("messageId"), Some(&ids[0]));
+    assert_eq!(hs[1].topic.as_deref(), Some(TOPIC));
+    assert_eq!(hs[1].endpoint, Endpoint::Reader);
+}
+
+#[tokio::test]
+async fn reader_window_stops_at_1000_and_resumes_after_acks() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 1500);
+    let mut ws = connect(&p, &reader("?messageId=earliest")).await;
+    within(p.wait_for_delivered(1000)).await;
+    let (msgs, end) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 1000);
+    assert!(!end);
+    assert_eq!(p.delivered(), 1000);
+    for id in &ids[..10] {
+        ack(&mut ws, id).await;
+    }
+    within(p.wait_for_delivered(1010)).await;
+    let (more, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(more.len(), 10);
+    assert_eq!(more[0]["messageId"], ids[1000].as_str());
+    assert_eq!(p.delivered(), 1010);
+    // Any JSON object counts for a reader (§5.2).
+    send(&mut ws, json!({"whatever": 1})).await;
+    let (one, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(one.len(), 1);
+}
+
+#[tokio::test]
+async fn reader_receiver_queue_size_zero_means_one_in_flight() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 3);
+    let mut ws = connect(&p, &reader("?messageId=earliest&receiverQueueSize=0")).await;
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 1);
+    ack(&mut ws, &ids[0]).await;
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 1);
+}
+
+#[tokio::test]
+async fn consumer_acks_and_backlog() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 3);
+    let mut ws = connect(
+        &p,
+        &consumer("sub", "?subscriptionInitialPosition=Earliest"),
+    )
+    .await;
+    assert_eq!(p.subscriptions(TOPIC), vec!["sub".to_string()]);
+    assert_eq!(p.backlog(TOPIC, "sub"), Some(3));
+    for id in &ids {
+        let m = next_json(&mut ws).await;
+        assert_eq!(m["messageId"], id.as_str());
+        ack(&mut ws, id).await;
+    }
+    ack(&mut ws, &ids[0]).await; // duplicate: recorded, harmless
+    within(p.wait_for_acks(TOPIC, "sub", 4)).await;
+    assert_eq!(
+        p.acks(TOPIC, "sub"),
+        vec![
+            ids[0].clone(),
+            ids[1].clone(),
+            ids[2].clone(),
+            ids[0].clone()
+        ]
+    );
+    assert_eq!(p.backlog(TOPIC, "sub"), Some(0));
+    assert_eq!(p.backlog(TOPIC, "nope"), None);
+    // A new subscription starts at Latest by default.
+    let _ws2 = connect(&p, &consumer("late", "")).await;
+    assert_eq!(p.backlog(TOPIC, "late"), Some(0));
+    p.publish(TOPIC, MockMessage::new("x"));
+    assert_eq!(p.backlog(TOPIC, "late"), Some(1));
+    assert!(p.commands().iter().any(|c| c
+        .json
+        .as_ref()
+        .is_some_and(|j| j["messageId"] == ids[2].as_str())));
+}
+
+#[tokio::test]
+async fn consumer_window_counts_only_acks() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 5);
+    let mut ws = connect(
+        &p,
+        &consumer(
+            "sub",
+            "?subscriptionInitialPosition=Earliest&receiverQueueSize=2",
+        ),
+    )
+    .await;
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 2);
+    ack(&mut ws, &ids[0]).await;
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0]["messageId"], ids[2].as_str());
+}
+
+#[tokio::test]
+async fn unacked_messages_are_redelivered_after_disconnect() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 2);
+    let mut ws = connect(
+        &p,
+        &consumer("sub", "?subscriptionInitialPosition=Earliest"),
+    )
+    .await;
+    let first = next_json(&mut ws).await;
+    ack(&mut ws, first["messageId"].as_str().unwrap()).await;
+    let _second = next_json(&mut ws).await;
+    within(p.wait_for_acks(TOPIC, "sub", 1)).await;
+    within(ws.close(None)).await.unwrap();
+    within(p.wait_for_connections(0)).await;
+    assert_eq!(p.client_closes().len(), 1);
+    let mut ws = connect(&p, &consumer("sub", "")).await;
+    let again = next_json(&mut ws).await;
+    assert_eq!(again["messageId"], ids[1].as_str());
+    assert_eq!(again["redeliveryCount"], 1);
+}
+
+#[tokio::test]
+async fn nack_redelivers_with_higher_count_and_dead_letters() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 1);
+    let q =
+        "?subscriptionInitialPosition=Earliest&negativeAckRedeliveryDelay=10&maxRedeliverCount=1";
+    let mut ws = connect(&p, &consumer("sub", q)).await;
+    let m = next_json(&mut ws).await;
+    assert_eq!(m["redeliveryCount"], 0);
+    send(
+        &mut ws,
+        json!({"type": "negativeAcknowledge", "messageId": ids[0]}),
+    )
+    .await;
+    let m = next_json(&mut ws).await;
+    assert_eq!(m["messageId"], ids[0].as_str());
+    assert_eq!(m["redeliveryCount"], 1);
+    assert_eq!(p.nacks(TOPIC, "sub"), vec![ids[0].clone()]);
+    send(
+        &mut ws,
+        json!({"type": "negativeAcknowledge", "messageId": ids[0]}),
+    )
+    .await;
+    let dlq = format!("{TOPIC}-sub-DLQ");
+    within(p.wait_for_messages(&dlq, 1)).await;
+    assert_eq!(p.backlog(TOPIC, "sub"), Some(0));
+    let mut dl = connect(
+        &p,
+        "/ws/v2/reader/persistent/acme/ns/events-sub-DLQ?messageId=earliest",
+    )
+    .await;
+    let d = next_json(&mut dl).await;
+    assert_eq!(payload(&d), "m0");
+    assert_eq!(d["properties"]["REAL_TOPIC"], TOPIC);
+}
+
+#[tokio::test]
+async fn ack_timeout_redelivers() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 1);
+    let mut ws = connect(
+        &p,
+        &consumer(
+            "sub",
+            "?subscriptionInitialPosition=Earliest&ackTimeoutMillis=1000",
+        ),
+    )
+    .await;
+    assert_eq!(next_json(&mut ws).await["redeliveryCount"], 0);
+    let m = next_json(&mut ws).await;
+    assert_eq!(m["messageId"], ids[0].as_str());
+    assert_eq!(m["redeliveryCount"], 1);
+    assert_eq!(
+        reject(&p, &consumer("s2", "?ackTimeoutMillis=10")).await.0,
+        400
+    );
+}
+
+#[tokio::test]
+async fn pull_mode_delivers_exactly_the_permits() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 10);
+    let mut ws = connect(
+        &p,
+        &consumer("sub", "?subscriptionInitialPosition=Earliest&pullMode=true"),
+    )
+    .await;
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert!(msgs.is_empty());
+    send(&mut ws, json!({"type": "permit", "permitMessages": 3})).await;
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 3);
+    for id in &ids[..3] {
+        ack(&mut ws, id).await; // acks grant no permits
+    }
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert!(msgs.is_empty());
+    for _ in 0..3 {
+        send(&mut ws, json!({"type": "permit", "permitMessages": 2})).await;
+    }
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 6);
+    assert_eq!(p.delivered(), 9);
+    // A permit without permitMessages closes the session (error 3: abrupt).
+    send(&mut ws, json!({"type": "permit"})).await;
+    expect_abrupt_end(&mut ws).await;
+}
+
+#[tokio::test]
+async fn subscription_types() {
+    let p = MockPulsar::start().await.unwrap();
+    let _a = connect(&p, &consumer("ex", "")).await;
+    let (status, body) = reject(&p, &consumer("ex", "")).await;
+    assert_eq!(status, 409);
+    assert!(
+        body.contains("Exclusive consumer is already connected"),
+        "{body}"
+    );
+    assert_eq!(
+        reject(&p, &consumer("ex", "?subscriptionType=Shared"))
+            .await
+            .0,
+        409
+    );
+
+    // Shared: round robin.
+    let mut s1 = connect(&p, &consumer("sh", "?subscriptionType=Shared")).await;
+    let mut s2 = connect(&p, &consumer("sh", "?subscriptionType=Shared")).await;
+    publish_n(&p, 4);
+    let (m1, _) = drain_until_eot(&mut s1).await;
+    let (m2, _) = drain_until_eot(&mut s2).await;
+    assert_eq!((m1.len(), m2.len()), (2, 2));
+
+    // Failover: the second consumer is standby until the first leaves.
+    let mut f1 = connect(&p, &consumer("fo", "?subscriptionType=Failover")).await;
+    let mut f2 = connect(&p, &consumer("fo", "?subscriptionType=Failover")).await;
+    let ids = publish_n(&p, 1);
+    assert_eq!(next_json(&mut f1).await["messageId"], ids[0].as_str());
+    let (m, _) = drain_until_eot(&mut f2).await;
+    assert!(m.is_empty());
+    drop(f1);
+    let m = next_json(&mut f2).await;
+    assert_eq!(m["messageId"], ids[0].as_str());
+    assert_eq!(m["redeliveryCount"], 1);
+
+    // Key_Shared: one key always goes to the same consumer.
+    let mut k1 = connect(&p, &consumer("ks", "?subscriptionType=Key_Shared")).await;
+    let mut k2 = connect(&p, &consumer("ks", "?subscriptionType=Key_Shared")).await;
+    p.publish_many(
+        TOPIC,
+        (0..20).map(|i| MockMessage::new(format!("{i}")).key(format!("key{}", i % 4))),
+    );
+    let (a, _) = drain_until_eot(&mut k1).await;
+    let (b, _) = drain_until_eot(&mut k2).await;
+    assert_eq!(a.len() + b.len(), 20);
+    for x in &a {
+        assert!(b.iter().all(|y| y["key"] != x["key"]));
+    }
+}
+
+#[tokio::test]
+async fn handshake_failures_are_injected_then_cleared() {
+    let p = MockPulsar::start().await.unwrap();
+    p.fail_handshakes(503, "try later", 2);
+    assert_eq!(
+        reject(&p, &reader("")).await,
+        (503, "try later".to_string())
+    );
+    assert_eq!(reject(&p, &reader("")).await.0, 503);
+    let _ws = connect(&p, &reader("")).await;
+    let statuses: Vec<u16> = p.handshakes().iter().map(|h| h.status).collect();
+    assert_eq!(statuses, vec![503, 503, 101]);
+    p.forbid_topic(TOPIC);
+    assert_eq!(reject(&p, &reader("")).await.0, 403);
+}
+
+#[tokio::test]
+async fn handshake_delay_holds_the_upgrade() {
+    let p = MockPulsar::start().await.unwrap();
+    p.set_handshake_delay(Some(Duration::from_millis(200)));
+    let started = std::time::Instant::now();
+    let _ws = connect(&p, &reader("")).await;
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn query_and_path_validation_statuses() {
+    let p = MockPulsar::start().await.unwrap();
+    let (status, body) = reject(&p, &consumer("s", "?subscriptionType=Bogus")).await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("Invalid query params: Invalid subscriptionType Bogus"),
+        "{body}"
+    );
+    assert_eq!(
+        reject(&p, &consumer("s", "?subscriptionInitialPosition=First"))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        reject(&p, &consumer("s", "?receiverQueueSize=abc")).await.0,
+        400
+    );
+    assert_eq!(
+        reject(&p, &consumer("s", "?deadLetterTopic=dlq")).await.0,
+        400
+    );
+    assert_eq!(reject(&p, &consumer("", "")).await.0, 400);
+    assert_eq!(reject(&p, &reader("?receiverQueueSize=abc")).await.0, 500);
+    let (status, body) = reject(&p, &reader("?messageId=notanid")).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("Failed to create reader"), "{body}");
+    assert_eq!(reject(&p, "/ws/v2/reader/persistent/acme/ns").await.0, 500);
+    assert_eq!(reject(&p, "/ws/v2/reader/bogus/acme/ns/t").await.0, 500);
+    assert_eq!(
+        reject(&p, "/ws/v2/nothing/persistent/acme/ns/t").await.0,
+        404
+    );
+    assert_eq!(reject(&p, "/admin/v2/x").await.0, 404);
+    // Unknown keys are ignored; the first value of a repeated key wins.
+    let _ok = connect(
+        &p,
+        &consumer(
+            "s",
+            "?foo=bar&subscriptionType=Shared&subscriptionType=Bogus",
+        ),
+    )
+    .await;
+    p.set_topic_must_exist(true);
+    let (status, body) = reject(&p, "/ws/v2/reader/persistent/acme/ns/missing").await;
+    assert_eq!(status, 500);
+    assert!(body.contains("Failed to create reader"), "{body}");
+    assert_eq!(
+        reject(&p, "/ws/v2/consumer/persistent/acme/ns/missing/s")
+            .await
+            .0,
+        404
+    );
+    let _exists = connect(&p, &consumer("s2", "")).await;
+}
+
+#[tokio::test]
+async fn path_segments_are_form_decoded() {
+    let p = MockPulsar::start().await.unwrap();
+    let _ws = connect(
+        &p,
+        "/ws/v2/consumer/persistent/acme/ns/my%20topic+x/sub%2B1?consumerName=a+b",
+    )
+    .await;
+    let hs = &p.handshakes()[0];
+    assert_eq!(hs.topic.as_deref(), Some("persistent://acme/ns/my topic x"));
+    assert_eq!(hs.subscription.as_deref(), Some("sub+1"));
+    assert_eq!(
+        hs.query.get("consumerName").map(String::as_str),
+        Some("a b")
+    );
+    assert_eq!(hs.raw_query.as_deref(), Some("consumerName=a+b"));
+    assert_eq!(hs.endpoint, Endpoint::Consumer);
+}
+
+#[tokio::test]
+async fn non_json_text_drops_the_connection_without_close_frame() {
+    let p = MockPulsar::start().await.unwrap();
+    let mut ws = connect(&p, &reader("")).await;
+    within(ws.send(Message::text("not json"))).await.unwrap();
+    expect_abrupt_end(&mut ws).await;
+    within(p.wait_for_connections(0)).await;
+
+    let mut ws = connect(&p, &consumer("s", "")).await;
+    within(ws.send(Message::binary(vec![1, 2, 3])))
+        .await
+        .unwrap(); // ignored
+    let (_, end) = drain_until_eot(&mut ws).await;
+    assert!(!end);
+    within(ws.send(Message::text("{oops"))).await.unwrap();
+    expect_abrupt_end(&mut ws).await;
+}
+
+#[tokio::test]
+async fn bad_ack_ids_close_with_1011_or_drop() {
+    let p = MockPulsar::start().await.unwrap();
+    let mut ws = connect(&p, &consumer("s", "")).await;
+    send(&mut ws, json!({"type": "ack"})).await;
+    assert_eq!(expect_close(&mut ws).await.map(|c| c.0), Some(1011));
+
+    let mut ws = connect(&p, &consumer("s", "")).await;
+    send(&mut ws, json!({"messageId": "***"})).await;
+    assert_eq!(expect_close(&mut ws).await.map(|c| c.0), Some(1011));
+
+    let mut ws = connect(&p, &consumer("s", "")).await;
+    send(&mut ws, json!({"messageId": "AAAA"})).await; // base64, but not a MessageIdData
+    expect_abrupt_end(&mut ws).await;
+}
+
+#[tokio::test]
+async fn unsubscribe_leaves_a_silent_socket() {
+    let p = MockPulsar::start().await.unwrap();
+    let mut a = connect(&p, &consumer("s", "?subscriptionType=Shared")).await;
+    let mut b = connect(&p, &consumer("s", "?subscriptionType=Shared")).await;
+    send(&mut b, json!({"type": "unsubscribe"})).await; // another consumer attached: error 3
+    expect_abrupt_end(&mut b).await;
+    within(p.wait_for_connections(1)).await;
+    send(&mut a, json!({"type": "unsubscribe"})).await;
+    within(p.wait_for_commands(2)).await;
+    assert!(p.subscriptions(TOPIC).is_empty());
+    p.publish(TOPIC, MockMessage::new("after"));
+    within(a.send(Message::Ping(b"hi".to_vec().into())))
+        .await
+        .unwrap();
+    match within(a.next()).await {
+        Some(Ok(Message::Pong(p))) => assert_eq!(&p[..], b"hi"),
+        other => panic!("expected only a pong, got {other:?}"),
+    }
+    assert_eq!(p.open_connections(), 1);
+}
+
+#[tokio::test]
+async fn end_of_topic_is_a_json_boolean() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 1);
+    let mut ws = connect(&p, &reader("?messageId=earliest")).await;
+    let (msgs, end) = drain_until_eot(&mut ws).await;
+    assert_eq!((msgs.len(), end), (1, false));
+    p.terminate(TOPIC);
+    let (_, end) = drain_until_eot(&mut ws).await;
+    assert!(end);
+    let mut c = connect(
+        &p,
+        &consumer("s", "?subscriptionInitialPosition=Earliest&pullMode=true"),
+    )
+    .await;
+    let (_, end) = drain_until_eot(&mut c).await;
+    assert!(!end);
+    send(&mut c, json!({"type": "permit", "permitMessages": 1})).await;
+    let (msgs, end) = drain_until_eot(&mut c).await;
+    assert_eq!(msgs[0]["messageId"], ids[0].as_str());
+    assert!(end);
+    send(&mut c, json!({"type": "isEndOfTopic"})).await;
+    match within(c.next()).await {
+        Some(Ok(Message::Text(t))) => assert_eq!(t.as_str(), r#"{"endOfTopic":true}"#),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn api_key_and_token_are_required_when_set() {
+    let p = MockPulsar::start().await.unwrap();
+    p.require_api_key(Some("eght_secret"));
+    assert_eq!(reject(&p, &reader("")).await.0, 401);
+    assert_eq!(reject(&p, &reader("?x-api-key=wrong")).await.0, 401);
+    assert_eq!(reject(&p, &reader("?X-API-KEY=eght_secret")).await.0, 401);
+    let _ok = connect(&p, &reader("?x-api-key=eght_secret")).await;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{}{}", p.service_url(), reader(""))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("X-Api-Key", "eght_secret".parse().unwrap());
+    let (_ws, _) = within(tokio_tungstenite::connect_async(req)).await.unwrap();
+    let hs = p.handshakes();
+    assert_eq!(hs.last().unwrap().header("x-api-key"), Some("eght_secret"));
+
+    p.require_api_key(None);
+    p.require_token(Some("jwt"));
+    assert_eq!(reject(&p, &reader("")).await.0, 401);
+    let _ok = connect(&p, &reader("?token=jwt")).await;
+    let _ok = connect(&p, &reader("?token=Bearer%20jwt")).await;
+    let mut req = format!("{}{}", p.service_url(), reader("?token=jwt"))
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Authorization", "Bearer nope".parse().unwrap());
+    assert!(
+        matches!(within(tokio_tungstenite::connect_async(req)).await, Err(WsError::Http(r)) if r.status() == 401)
+    );
+}
+
+#[tokio::test]
+async fn server_side_closes_and_drops() {
+    let p = MockPulsar::start().await.unwrap();
+    let mut a = connect(&p, &reader("")).await;
+    p.drop_connections();
+    expect_abrupt_end(&mut a).await;
+    assert_eq!(p.open_connections(), 0);
+
+    let mut b = connect(&p, &reader("")).await;
+    p.close_connections(None, "");
+    assert_eq!(expect_close(&mut b).await, None);
+    let mut c = connect(&p, &reader("")).await;
+    p.close_connections(Some(1001), "going away");
+    assert_eq!(
+        expect_close(&mut c).await,
+        Some((1001, "going away".to_string()))
+    );
+
+    // Client Close 1000 is echoed.
+    let mut d = connect(&p, &reader("")).await;
+    within(
+        d.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(expect_close(&mut d).await, Some((1000, "bye".to_string())));
+    within(p.wait_for_client_closes(1)).await;
+    let cl = p
+        .client_closes()
+        .into_iter()
+        .find(|c| c.reason == "bye")
+        .unwrap();
+    assert_eq!(cl.code, Some(1000));
+}
+
+#[tokio::test]
+async fn drop_after_delivered_cuts_after_exactly_n() {
+    let p = MockPulsar::start().await.unwrap();
+    publish_n(&p, 10);
+    p.drop_after_delivered(4);
+    let mut ws = connect(&p, &reader("?messageId=earliest")).await;
+    let mut got = 0;
+    loop {
+        match within(ws.next()).await {
+            Some(Ok(Message::Text(_))) => got += 1,
+            Some(Ok(Message::Close(f))) => panic!("unexpected close {f:?}"),
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => break,
+        }
+    }
+    assert_eq!(got, 4);
+    let mut ws = connect(&p, &reader("?messageId=earliest")).await; // one-shot
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 10);
+}
+
+#[tokio::test]
+async fn pause_and_freeze() {
+    let p = MockPulsar::start().await.unwrap();
+    let mut ws = connect(&p, &reader("?messageId=earliest")).await;
+    p.pause_delivery(true);
+    publish_n(&p, 3);
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert!(msgs.is_empty());
+    p.pause_delivery(false);
+    within(p.wait_for_delivered(3)).await;
+    let (msgs, _) = drain_until_eot(&mut ws).await;
+    assert_eq!(msgs.len(), 3);
+
+    p.freeze(true);
+    within(ws.send(Message::Ping(b"x".to_vec().into())))
+        .await
+        .unwrap();
+    assert!(
+        timeout(Duration::from_millis(300), ws.next())
+            .await
+            .is_err(),
+        "a frozen server answered"
+    );
+    p.freeze(false);
+    match within(ws.next()).await {
+        Some(Ok(Message::Pong(_))) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn send_raw_and_restart() {
+    let p = MockPulsar::start().await.unwrap();
+    let ids = publish_n(&p, 2);
+    let mut ws = connect(&p, &consumer("s", "?subscriptionInitialPosition=Earliest")).await;
+    let _ = next_json(&mut ws).await;
+    let _ = next_json(&mut ws).await;
+    p.send_raw(RawFrame::Text("{\"hello\":1}".into()));
+    assert_eq!(next_json(&mut ws).await, json!({"hello": 1}));
+    ack(&mut ws, &ids[0]).await;
+    within(p.wait_for_acks(TOPIC, "s", 1)).await;
+    p.restart();
+    expect_abrupt_end(&mut ws).await;
+    assert_eq!(p.subscriptions(TOPIC), vec!["s".to_string()]);
+    let mut ws = connect(&p, &consumer("s", "")).await;
+    let m = next_json(&mut ws).await;
+    assert_eq!(m["messageId"], ids[1].as_str());
+    assert_eq!(m["redeliveryCount"], 0); // in-memory redelivery counts are lost on restart
+    let new_id = p.publish(TOPIC, MockMessage::new("after restart"));
+    assert_eq!(next_json(&mut ws).await["messageId"], new_id.as_str());
+    assert_ne!(new_id, ids[0]);
+}
+
+#[tokio::test]
+async fn producer_endpoint_appends_and_acks() {
+    let p = MockPulsar::start().await.unwrap();
+    let mut ws = connect(&p, "/ws/v2/producer/persistent/acme/ns/events").await;
+    send(
+        &mut ws,
+        json!({"payload": STANDARD.encode("hi"), "context": "c1", "key": "k"}),
+    )
+    .await;
+    let a = next_json(&mut ws).await;
+    assert_eq!(a["result"], "ok");
+    assert_eq!(a["context"], "c1");
+    assert_eq!(
+        p.message_ids(TOPIC),
+        vec![a["messageId"].as_str().unwrap().to_string()]
+    );
+    send(&mut ws, json!({"payload": "***", "context": 7})).await;
+    let a = next_json(&mut ws).await;
+    assert_eq!(a["result"], "send-error:7");
+    assert_eq!(a["context"], "7");
+    within(ws.send(Message::text("nope"))).await.unwrap();
+    assert_eq!(next_json(&mut ws).await["result"], "send-error:3");
+}
+
+#[tokio::test]
+async fn server_stops_when_last_handle_drops() {
+    let p = MockPulsar::start().await.unwrap();
+    let url = p.service_url();
+    let mut ws = connect(&p, &reader("")).await;
+    let p2 = p.clone();
+    drop(p);
+    let _still = connect(&p2, &reader("")).await;
+    p2.shutdown().await;
+    expect_abrupt_end(&mut ws).await;
+    drop(p2);
+    assert!(within(tokio_tungstenite::connect_async(format!(
+        "{url}/ws/v2/reader/persistent/a/b/c"
+    )))
+    .await
+    .is_err());
+}
+
+#[test]
+fn handles_are_send_sync_and_clone() {
+    fn check<T: Send + Sync + Clone + 'static>() {}
+    check::<MockPulsar>();
+    check::<MockMessage>();
+    check::<Handshake>();
+    check::<ClientFrame>();
+}
