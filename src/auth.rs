@@ -157,7 +157,9 @@ impl Credentials {
     ) -> Result<()> {
         fn sensitive(value: &str, what: &str) -> Result<HeaderValue> {
             let mut v = HeaderValue::from_str(value).map_err(|_| {
-                Error::Config(format!("{what} contains characters not allowed in a header"))
+                Error::Config(format!(
+                    "{what} contains characters not allowed in a header"
+                ))
             })?;
             v.set_sensitive(true);
             Ok(v)
@@ -178,7 +180,10 @@ impl Credentials {
         }
         if let Some((user, password)) = &self.basic {
             let raw = format!("{user}:{}", password.expose());
-            let value = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw));
+            let value = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(raw)
+            );
             headers.insert(
                 http::header::AUTHORIZATION,
                 sensitive(&value, "the basic credentials")?,
@@ -290,8 +295,19 @@ mod tests {
             .with_token("t-secret-2")
             .with_header("X-Custom", "h-secret-3");
         let basic = Credentials::basic("user", "p-secret-4");
-        let shown = format!("{creds:?} {basic:?} {:?} {}", Secret::new("s-5"), Secret::new("s-6"));
-        for secret in ["k-secret-1", "t-secret-2", "h-secret-3", "p-secret-4", "s-5", "s-6"] {
+        let shown = format!(
+            "{creds:?} {basic:?} {:?} {}",
+            Secret::new("s-5"),
+            Secret::new("s-6")
+        );
+        for secret in [
+            "k-secret-1",
+            "t-secret-2",
+            "h-secret-3",
+            "p-secret-4",
+            "s-5",
+            "s-6",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(shown.contains("user"));
@@ -299,7 +315,9 @@ mod tests {
 
     #[test]
     fn applies_headers_and_query() {
-        let creds = Credentials::api_key("k").api_key_in_query(true).with_token("t");
+        let creds = Credentials::api_key("k")
+            .api_key_in_query(true)
+            .with_token("t");
         let mut headers = http::HeaderMap::new();
         let mut query = Vec::new();
         creds.apply(&mut headers, &mut query).unwrap();
@@ -320,9 +338,15 @@ mod tests {
 
     #[test]
     fn redacts_urls() {
-        let url = url::Url::parse("wss://h/ws/v2/reader/persistent/t/n/a?messageId=latest&x-api-key=SECRET&token=T0K").unwrap();
+        let url = url::Url::parse(
+            "wss://h/ws/v2/reader/persistent/t/n/a?messageId=latest&x-api-key=SECRET&token=T0K",
+        )
+        .unwrap();
         let shown = redact_url(&url);
-        assert!(!shown.contains("SECRET") && !shown.contains("T0K"), "{shown}");
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("T0K"),
+            "{shown}"
+        );
         assert!(shown.contains("messageId=latest"));
     }
 }

@@ -295,7 +295,9 @@ impl ClientBuilder {
             ));
         }
         if self.max_message_size < 1024 {
-            return Err(Error::Config("max_message_size must be at least 1 KiB".into()));
+            return Err(Error::Config(
+                "max_message_size must be at least 1 KiB".into(),
+            ));
         }
         self.credentials.validate()?;
         let tls = match service_url.scheme() {
@@ -338,7 +340,9 @@ impl fmt::Debug for ClientBuilder {
 
 fn parse_service_url(raw: &str) -> Result<Url> {
     let mut url = Url::parse(raw.trim()).map_err(|e| {
-        Error::Config(format!("service URL is not a valid URL ({e}); expected e.g. wss://host or ws://127.0.0.1:8080"))
+        Error::Config(format!(
+            "service URL is not a valid URL ({e}); expected e.g. wss://host or ws://127.0.0.1:8080"
+        ))
     })?;
     let scheme = match url.scheme() {
         "ws" | "http" => "ws",
@@ -377,7 +381,10 @@ mod tests {
     fn normalises_service_urls() {
         let url = |s| parse_service_url(s).map(|u| u.to_string());
         assert_eq!(url("ws://127.0.0.1:8080").unwrap(), "ws://127.0.0.1:8080/");
-        assert_eq!(url("https://gw.example.com/pulsar/").unwrap(), "wss://gw.example.com/pulsar");
+        assert_eq!(
+            url("https://gw.example.com/pulsar/").unwrap(),
+            "wss://gw.example.com/pulsar"
+        );
         assert!(matches!(url("ftp://x"), Err(Error::Config(_))));
         assert!(matches!(url("not a url"), Err(Error::Config(_))));
         assert!(matches!(url("wss://u:p@host"), Err(Error::Config(_))));
@@ -386,14 +393,22 @@ mod tests {
 
     #[test]
     fn build_reports_bad_options() {
-        assert!(Client::builder("ws://h").connect_timeout(Duration::ZERO).build().is_err());
-        assert!(Client::builder("ws://h").header("bad name", "v").build().is_err());
+        assert!(Client::builder("ws://h")
+            .connect_timeout(Duration::ZERO)
+            .build()
+            .is_err());
+        assert!(Client::builder("ws://h")
+            .header("bad name", "v")
+            .build()
+            .is_err());
         assert!(Client::builder("wss://h").build().is_ok());
     }
 
     #[test]
     fn debug_redacts() {
-        let client = Client::builder("ws://h").api_key("SECRET-KEY").token("SECRET-TOKEN");
+        let client = Client::builder("ws://h")
+            .api_key("SECRET-KEY")
+            .token("SECRET-TOKEN");
         let shown = format!("{client:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
         let client = client.build().unwrap();

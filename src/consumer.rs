@@ -228,7 +228,9 @@ impl ConsumerBuilder {
         }
         match (self.max_redeliver_count, &self.dead_letter_topic) {
             (Some(0), _) => {
-                return Err(Error::Config("max_redeliver_count must be at least 1".into()))
+                return Err(Error::Config(
+                    "max_redeliver_count must be at least 1".into(),
+                ))
             }
             (None, Some(_)) => {
                 return Err(Error::Config(

@@ -321,9 +321,15 @@ mod tests {
 
     #[test]
     fn closed_display_reads_well() {
-        let e = Error::Closed { code: 1006, reason: String::new() };
+        let e = Error::Closed {
+            code: 1006,
+            reason: String::new(),
+        };
         assert_eq!(e.to_string(), "connection closed (code 1006)");
-        let e = Error::Closed { code: 1001, reason: "idle".into() };
+        let e = Error::Closed {
+            code: 1001,
+            reason: "idle".into(),
+        };
         assert_eq!(e.to_string(), "connection closed (code 1001: idle)");
     }
 }

@@ -94,7 +94,7 @@ impl MessageId {
         let bytes = BASE64
             .decode(wire.as_bytes())
             .map_err(|e| invalid(&format!("not base64: {e}")))?;
-        let fields = decode_message_id_data(&bytes).map_err(|e| invalid(e))?;
+        let fields = decode_message_id_data(&bytes).map_err(invalid)?;
         Ok(MessageId {
             wire,
             ledger_id: fields.ledger_id,
@@ -304,7 +304,10 @@ mod tests {
         assert_eq!((old.ledger_id(), old.entry_id()), (0, 3));
         assert_eq!(old.batch_index(), None);
         let new = MessageId::from_wire("CAMQADAA").unwrap();
-        assert_eq!((new.ledger_id(), new.entry_id(), new.batch_size()), (3, 0, 0));
+        assert_eq!(
+            (new.ledger_id(), new.entry_id(), new.batch_size()),
+            (3, 0, 0)
+        );
     }
 
     #[test]

@@ -80,7 +80,10 @@ impl Default for ExponentialBackoff {
 impl ExponentialBackoff {
     /// The upper bound of the delay before attempt `attempt` (no jitter).
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let exp = self.factor.max(1.0).powi(attempt.saturating_sub(1).min(64) as i32);
+        let exp = self
+            .factor
+            .max(1.0)
+            .powi(attempt.saturating_sub(1).min(64) as i32);
         let secs = (self.initial.as_secs_f64() * exp).min(self.max.as_secs_f64());
         Duration::from_secs_f64(secs.max(0.0))
     }
@@ -179,11 +182,18 @@ mod tests {
     #[test]
     fn backoff_gives_up_on_fatal_errors_and_floors_throttling() {
         let policy = ExponentialBackoff::default();
-        let fatal = Error::Unauthorized { body: String::new() };
+        let fatal = Error::Unauthorized {
+            body: String::new(),
+        };
         assert_eq!(policy.next_delay(1, &fatal), None);
-        let busy = Error::Conflict { body: String::new() };
+        let busy = Error::Conflict {
+            body: String::new(),
+        };
         assert!(policy.next_delay(1, &busy).unwrap() >= Duration::from_secs(1));
-        let limited = ExponentialBackoff { max_attempts: Some(3), ..Default::default() };
+        let limited = ExponentialBackoff {
+            max_attempts: Some(3),
+            ..Default::default()
+        };
         assert!(limited.next_delay(3, &io_error()).is_some());
         assert!(limited.next_delay(4, &io_error()).is_none());
     }
@@ -199,8 +209,14 @@ mod tests {
     #[test]
     fn closures_and_stock_policies() {
         let policy = |n: u32, _: &Error| (n < 3).then_some(Duration::from_millis(5));
-        assert_eq!(policy.next_delay(2, &io_error()), Some(Duration::from_millis(5)));
+        assert_eq!(
+            policy.next_delay(2, &io_error()),
+            Some(Duration::from_millis(5))
+        );
         assert_eq!(NeverReconnect.next_delay(1, &io_error()), None);
-        assert_eq!(FixedDelay::new(Duration::from_secs(1)).next_delay(99, &io_error()), Some(Duration::from_secs(1)));
+        assert_eq!(
+            FixedDelay::new(Duration::from_secs(1)).next_delay(99, &io_error()),
+            Some(Duration::from_secs(1))
+        );
     }
 }

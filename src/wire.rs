@@ -38,6 +38,8 @@ pub(crate) struct InFrame<'a> {
 }
 
 /// What one server frame turned out to be.
+// Lives on the stack for one frame; boxing would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Inbound<'a> {
     /// A message: `messageId` and `payload` are present.
     Message(InFrame<'a>),
@@ -122,7 +124,10 @@ mod tests {
     #[test]
     fn classifies_frames() {
         let parse = |s: &'static str| classify(serde_json::from_str(s).unwrap());
-        assert!(matches!(parse(r#"{"endOfTopic":true}"#), Ok(Inbound::EndOfTopic(true))));
+        assert!(matches!(
+            parse(r#"{"endOfTopic":true}"#),
+            Ok(Inbound::EndOfTopic(true))
+        ));
         assert!(matches!(parse(r#"{"type":"ping"}"#), Ok(Inbound::Control)));
         assert!(matches!(
             parse(r#"{"messageId":"CAMQADAA","payload":"e30=","extra":[1,2]}"#),
@@ -130,11 +135,17 @@ mod tests {
         ));
         assert!(matches!(
             parse(r#"{"messageId":"CAMQADAA"}"#),
-            Err(crate::Error::MissingField { field: "payload", .. })
+            Err(crate::Error::MissingField {
+                field: "payload",
+                ..
+            })
         ));
         assert!(matches!(
             parse(r#"{"payload":"e30="}"#),
-            Err(crate::Error::MissingField { field: "messageId", .. })
+            Err(crate::Error::MissingField {
+                field: "messageId",
+                ..
+            })
         ));
     }
 

@@ -30,7 +30,10 @@ async fn every_consumer_option_reaches_the_server_as_its_query_parameter() {
         .unwrap();
     let handshake = &mock.handshakes()[0];
     assert_eq!(handshake.endpoint, Endpoint::Consumer);
-    assert_eq!(handshake.path, "/ws/v2/consumer/persistent/acme/events/options/billing%20sub");
+    assert_eq!(
+        handshake.path,
+        "/ws/v2/consumer/persistent/acme/events/options/billing%20sub"
+    );
     assert_eq!(handshake.subscription.as_deref(), Some("billing sub"));
     let q = &handshake.query;
     let expected = [
@@ -79,7 +82,9 @@ async fn invalid_options_fail_before_anything_is_sent() {
     let (_, topic) = topic("invalid");
     let (_, dlq) = self::topic("invalid-dlq");
     let bad = [
-        client.consumer(topic.clone(), "s").ack_timeout(Duration::from_millis(500)),
+        client
+            .consumer(topic.clone(), "s")
+            .ack_timeout(Duration::from_millis(500)),
         client.consumer(topic.clone(), "s").dead_letter_topic(dlq),
         client.consumer(topic.clone(), "s").max_redeliver_count(0),
         client.consumer(topic.clone(), ""),
@@ -132,14 +137,24 @@ async fn manual_acks_from_other_tasks_double_acks_and_acks_after_close() {
     let got = take_events(&mut events, 3).await;
     // Ack the last one first, from another task, after the event is gone.
     let handle = got[2].ack_handle();
-    tokio::spawn(async move { handle.ack() }).await.unwrap().unwrap();
+    tokio::spawn(async move { handle.ack() })
+        .await
+        .unwrap()
+        .unwrap();
     got[0].ack().unwrap();
     got[0].ack().unwrap(); // harmless: not sent twice
     within(mock.wait_for_acks(&name, "manual", 2)).await;
-    assert_eq!(mock.acks(&name, "manual"), vec![ids[2].clone(), ids[0].clone()]);
+    assert_eq!(
+        mock.acks(&name, "manual"),
+        vec![ids[2].clone(), ids[0].clone()]
+    );
     let late = got[1].ack_handle();
     events.close().await.unwrap();
-    assert_eq!(mock.acks(&name, "manual").len(), 2, "nothing acked by close in manual mode");
+    assert_eq!(
+        mock.acks(&name, "manual").len(),
+        2,
+        "nothing acked by close in manual mode"
+    );
     assert_eq!(mock.backlog(&name, "manual"), Some(1));
     assert!(matches!(late.ack(), Err(Error::StreamClosed)));
 }
@@ -160,7 +175,10 @@ async fn on_receive_acks_before_the_application_reads() {
     within(mock.wait_for_acks(&name, "fast", 10)).await;
     assert_eq!(mock.acks(&name, "fast"), ids);
     let got = take_events(&mut events, 10).await;
-    assert_eq!(got.iter().map(number).collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        got.iter().map(number).collect::<Vec<_>>(),
+        (0..10).collect::<Vec<_>>()
+    );
     events.close().await.unwrap();
     assert_eq!(mock.acks(&name, "fast").len(), 10, "no second ack");
 }
@@ -169,7 +187,10 @@ async fn on_receive_acks_before_the_application_reads() {
 async fn nack_is_redelivered_with_a_higher_redelivery_count() {
     let (mock, client) = setup().await;
     let (name, topic) = topic("nack");
-    let ids = mock.publish_many(&name, [MockMessage::new("poison"), MockMessage::new("fine")]);
+    let ids = mock.publish_many(
+        &name,
+        [MockMessage::new("poison"), MockMessage::new("fine")],
+    );
     let mut events = client
         .consumer(topic, "nack")
         .initial_position(InitialPosition::Earliest)
@@ -180,7 +201,10 @@ async fn nack_is_redelivered_with_a_higher_redelivery_count() {
         .await
         .unwrap();
     let first = next(&mut events).await.unwrap();
-    assert_eq!((first.message_id().as_str(), first.redelivery_count()), (ids[0].as_str(), 0));
+    assert_eq!(
+        (first.message_id().as_str(), first.redelivery_count()),
+        (ids[0].as_str(), 0)
+    );
     first.nack().unwrap();
     let mut seen = Vec::new();
     while seen.len() < 2 {
@@ -238,5 +262,9 @@ async fn close_flushes_pending_acks_then_closes_with_1000() {
         .iter()
         .position(|f| matches!(f.kind, pulsar_eventstream::testing::ClientFrameKind::Close))
         .unwrap();
-    assert_eq!(close_at, frames.len() - 1, "the Close comes after every ack");
+    assert_eq!(
+        close_at,
+        frames.len() - 1,
+        "the Close comes after every ack"
+    );
 }

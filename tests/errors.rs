@@ -10,11 +10,14 @@ use futures::StreamExt;
 use pulsar_eventstream::testing::{MockMessage, RawFrame};
 use pulsar_eventstream::{Client, Error, NeverReconnect, Position};
 
+/// Recognises the expected error variant.
+type Check = fn(&Error) -> bool;
+
 #[tokio::test]
 async fn each_handshake_status_maps_to_its_error() {
     let (mock, client) = setup().await;
     let (_, topic) = topic("statuses");
-    let cases: [(u16, fn(&Error) -> bool); 9] = [
+    let cases: [(u16, Check); 9] = [
         (400, |e| matches!(e, Error::BadRequest { .. })),
         (401, |e| matches!(e, Error::Unauthorized { .. })),
         (403, |e| matches!(e, Error::Forbidden { .. })),
@@ -23,15 +26,21 @@ async fn each_handshake_status_maps_to_its_error() {
         (429, |e| matches!(e, Error::TooManyRequests { .. })),
         (500, |e| matches!(e, Error::ServerError { status: 500, .. })),
         (503, |e| matches!(e, Error::ServerError { status: 503, .. })),
-        (418, |e| matches!(e, Error::UnexpectedStatus { status: 418, .. })),
+        (418, |e| {
+            matches!(e, Error::UnexpectedStatus { status: 418, .. })
+        }),
     ];
     for (status, is_expected) in cases {
-        let body = format!("<html><body><h2>HTTP ERROR {status}</h2><p>reason {status}</p></body></html>");
+        let body =
+            format!("<html><body><h2>HTTP ERROR {status}</h2><p>reason {status}</p></body></html>");
         mock.fail_handshakes(status, &body, 1);
         let error = client.reader(topic.clone()).subscribe().await.unwrap_err();
         assert!(is_expected(&error), "{status}: {error:?}");
         assert_eq!(error.status(), Some(status));
-        assert!(error.to_string().contains(&format!("reason {status}")), "{error}");
+        assert!(
+            error.to_string().contains(&format!("reason {status}")),
+            "{error}"
+        );
         assert!(!error.to_string().contains('<'), "HTML stripped: {error}");
         let retryable = matches!(status, 409 | 429 | 500 | 503);
         assert_eq!(error.is_retryable(), retryable, "{status}");
@@ -46,7 +55,11 @@ async fn real_server_refusals_are_typed_too() {
     let (_, topic) = topic("refusals");
     let (forbidden_name, forbidden) = self::topic("forbidden");
     // Exclusive subscription already taken.
-    let first = client.consumer(topic.clone(), "only-one").subscribe().await.unwrap();
+    let first = client
+        .consumer(topic.clone(), "only-one")
+        .subscribe()
+        .await
+        .unwrap();
     let second = client.consumer(topic.clone(), "only-one").subscribe().await;
     assert!(matches!(second, Err(Error::Conflict { .. })), "{second:?}");
     first.close().await.unwrap();
@@ -56,11 +69,27 @@ async fn real_server_refusals_are_typed_too() {
     assert!(matches!(denied, Err(Error::Forbidden { .. })), "{denied:?}");
     // Wrong API key.
     mock.require_api_key(Some("right"));
-    let wrong = Client::builder(mock.service_url()).api_key("wrong").build().unwrap();
+    let wrong = Client::builder(mock.service_url())
+        .api_key("wrong")
+        .build()
+        .unwrap();
     let refused = wrong.reader(topic.clone()).subscribe().await;
-    assert!(matches!(refused, Err(Error::Unauthorized { .. })), "{refused:?}");
-    let right = Client::builder(mock.service_url()).api_key("right").build().unwrap();
-    right.reader(topic).subscribe().await.unwrap().close().await.unwrap();
+    assert!(
+        matches!(refused, Err(Error::Unauthorized { .. })),
+        "{refused:?}"
+    );
+    let right = Client::builder(mock.service_url())
+        .api_key("right")
+        .build()
+        .unwrap();
+    right
+        .reader(topic)
+        .subscribe()
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -73,7 +102,10 @@ async fn a_handshake_that_never_completes_times_out() {
         .build()
         .unwrap();
     let error = within(client.reader(topic).subscribe()).await.unwrap_err();
-    assert!(matches!(error, Error::ConnectTimeout(d) if d == Duration::from_millis(200)), "{error:?}");
+    assert!(
+        matches!(error, Error::ConnectTimeout(d) if d == Duration::from_millis(200)),
+        "{error:?}"
+    );
     assert!(error.is_retryable());
 }
 
@@ -93,25 +125,48 @@ async fn each_malformed_frame_is_one_error_item_and_the_stream_goes_on() {
     let (mock, client) = setup().await;
     let (name, topic) = topic("malformed");
     let mut events = client.reader(topic).subscribe().await.unwrap();
-    let bad: Vec<(RawFrame, fn(&Error) -> bool)> = vec![
-        (RawFrame::Text("not json".into()), |e| matches!(e, Error::InvalidFrame { .. })),
-        (RawFrame::Text("[1,2,3]".into()), |e| matches!(e, Error::InvalidFrame { .. })),
-        (RawFrame::Text(r#"{"payload":"e30="}"#.into()), |e| {
-            matches!(e, Error::MissingField { field: "messageId", .. })
-        }),
-        (RawFrame::Text(r#"{"messageId":"CAcQBzAA"}"#.into()), |e| {
-            matches!(e, Error::MissingField { field: "payload", message_id: Some(_) })
-        }),
-        (RawFrame::Text(r#"{"messageId":"CAcQCDAA","payload":"@@not base64@@"}"#.into()), |e| {
-            matches!(e, Error::InvalidPayload { .. })
-        }),
-        (RawFrame::Text(r#"{"messageId":"!!!","payload":"e30="}"#.into()), |e| {
-            matches!(e, Error::InvalidMessageId { .. })
-        }),
-        (RawFrame::Text(r#"{"messageId":"CAcQCTAA","payload":"e30=","properties":{"a":1}}"#.into()), |e| {
+    let bad: Vec<(RawFrame, Check)> = vec![
+        (RawFrame::Text("not json".into()), |e| {
             matches!(e, Error::InvalidFrame { .. })
         }),
-        (RawFrame::Binary(vec![1, 2, 3]), |e| matches!(e, Error::BinaryFrame { len: 3 })),
+        (RawFrame::Text("[1,2,3]".into()), |e| {
+            matches!(e, Error::InvalidFrame { .. })
+        }),
+        (RawFrame::Text(r#"{"payload":"e30="}"#.into()), |e| {
+            matches!(
+                e,
+                Error::MissingField {
+                    field: "messageId",
+                    ..
+                }
+            )
+        }),
+        (RawFrame::Text(r#"{"messageId":"CAcQBzAA"}"#.into()), |e| {
+            matches!(
+                e,
+                Error::MissingField {
+                    field: "payload",
+                    message_id: Some(_)
+                }
+            )
+        }),
+        (
+            RawFrame::Text(r#"{"messageId":"CAcQCDAA","payload":"@@not base64@@"}"#.into()),
+            |e| matches!(e, Error::InvalidPayload { .. }),
+        ),
+        (
+            RawFrame::Text(r#"{"messageId":"!!!","payload":"e30="}"#.into()),
+            |e| matches!(e, Error::InvalidMessageId { .. }),
+        ),
+        (
+            RawFrame::Text(
+                r#"{"messageId":"CAcQCTAA","payload":"e30=","properties":{"a":1}}"#.into(),
+            ),
+            |e| matches!(e, Error::InvalidFrame { .. }),
+        ),
+        (RawFrame::Binary(vec![1, 2, 3]), |e| {
+            matches!(e, Error::BinaryFrame { len: 3 })
+        }),
     ];
     let count = bad.len();
     for (frame, _) in &bad {
@@ -129,7 +184,11 @@ async fn each_malformed_frame_is_one_error_item_and_the_stream_goes_on() {
     assert_eq!(mock.handshakes().len(), 1);
     // Each bad text frame was answered, so the reader's window does not shrink.
     events.close().await.unwrap();
-    assert_eq!(texts(&mock).len(), count - 1 + 1, "one flow-control frame per bad text frame, one ack");
+    assert_eq!(
+        texts(&mock).len(),
+        count - 1 + 1,
+        "one flow-control frame per bad text frame, one ack"
+    );
 }
 
 #[tokio::test]
@@ -147,13 +206,24 @@ async fn a_lost_connection_without_reconnect_ends_with_one_error() {
     take_events(&mut events, 2).await;
     mock.drop_connections();
     let error = next(&mut events).await.unwrap_err();
-    assert!(matches!(error, Error::Closed { code: 1006, .. }), "{error:?}");
-    assert!(within(events.next()).await.is_none(), "the stream ends after its fatal error");
+    assert!(
+        matches!(error, Error::Closed { code: 1006, .. }),
+        "{error:?}"
+    );
+    assert!(
+        within(events.next()).await.is_none(),
+        "the stream ends after its fatal error"
+    );
 }
 
 #[tokio::test]
 async fn server_close_codes_are_reported() {
-    for (code, expected) in [(Some(1001), 1001), (None, 1005), (Some(1011), 1011), (Some(4999), 4999)] {
+    for (code, expected) in [
+        (Some(1001), 1001),
+        (None, 1005),
+        (Some(1011), 1011),
+        (Some(4999), 4999),
+    ] {
         let (mock, client) = setup().await;
         let (_, topic) = topic("close-codes");
         let mut events = client
@@ -164,7 +234,10 @@ async fn server_close_codes_are_reported() {
             .unwrap();
         mock.close_connections(code, "bye");
         let error = next(&mut events).await.unwrap_err();
-        assert!(matches!(error, Error::Closed { code: c, .. } if c == expected), "{error:?}");
+        assert!(
+            matches!(error, Error::Closed { code: c, .. } if c == expected),
+            "{error:?}"
+        );
         assert!(error.is_retryable());
     }
 }

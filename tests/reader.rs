@@ -34,7 +34,10 @@ async fn earliest_reads_everything_in_order_with_metadata() {
     assert_eq!(got[0].text().unwrap(), "first");
     assert_eq!(got[0].key(), Some("k-1"));
     assert_eq!(got[0].property("a"), Some("1"));
-    assert_eq!(got[0].event_time().unwrap().timestamp_millis(), 1_714_557_600_500);
+    assert_eq!(
+        got[0].event_time().unwrap().timestamp_millis(),
+        1_714_557_600_500
+    );
     assert_eq!(got[0].topic(), Some(&topic));
     assert_eq!(got[1].publish_time().unwrap().timestamp(), 1_714_557_600);
     assert_eq!(got[1].key(), None);
@@ -44,8 +47,14 @@ async fn earliest_reads_everything_in_order_with_metadata() {
         Err(pulsar_eventstream::Error::PayloadNotUtf8 { .. })
     ));
     let handshake = &mock.handshakes()[0];
-    assert_eq!(handshake.path, "/ws/v2/reader/persistent/acme/events/earliest");
-    assert_eq!(handshake.query.get("messageId").map(String::as_str), Some("earliest"));
+    assert_eq!(
+        handshake.path,
+        "/ws/v2/reader/persistent/acme/events/earliest"
+    );
+    assert_eq!(
+        handshake.query.get("messageId").map(String::as_str),
+        Some("earliest")
+    );
     events.close().await.unwrap();
 }
 
@@ -56,7 +65,10 @@ async fn latest_sees_only_later_messages() {
     mock.publish_many(&name, numbered(3));
     let mut events = client.reader(topic).subscribe().await.unwrap();
     assert_eq!(mock.handshakes()[0].query["messageId"], "latest");
-    let later = mock.publish_many(&name, (10..12).map(|i| MockMessage::new(format!("{{\"n\":{i}}}"))));
+    let later = mock.publish_many(
+        &name,
+        (10..12).map(|i| MockMessage::new(format!("{{\"n\":{i}}}"))),
+    );
     let got = take_events(&mut events, 2).await;
     assert_eq!(got.iter().map(number).collect::<Vec<_>>(), vec![10, 11]);
     assert_eq!(got[0].message_id().as_str(), later[0]);
@@ -155,8 +167,12 @@ async fn control_frames_never_surface_as_events() {
     let (mock, client) = setup().await;
     let (name, topic) = topic("control");
     let mut events = client.reader(topic).subscribe().await.unwrap();
-    mock.send_raw(pulsar_eventstream::testing::RawFrame::Text(r#"{"endOfTopic":false}"#.into()));
-    mock.send_raw(pulsar_eventstream::testing::RawFrame::Text(r#"{"type":"notice","detail":1}"#.into()));
+    mock.send_raw(pulsar_eventstream::testing::RawFrame::Text(
+        r#"{"endOfTopic":false}"#.into(),
+    ));
+    mock.send_raw(pulsar_eventstream::testing::RawFrame::Text(
+        r#"{"type":"notice","detail":1}"#.into(),
+    ));
     let id = mock.publish(&name, MockMessage::new("real"));
     let event = next(&mut events).await.unwrap();
     assert_eq!(event.message_id().as_str(), id);

@@ -68,10 +68,20 @@ async fn credentials_travel_in_headers_and_only_asked_for_in_the_query() {
         .token(TOKEN)
         .build()
         .unwrap();
-    client.reader(topic.clone()).subscribe().await.unwrap().close().await.unwrap();
+    client
+        .reader(topic.clone())
+        .subscribe()
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
     let h = &mock.handshakes()[0];
     assert_eq!(h.header("x-api-key"), Some(API_KEY));
-    assert_eq!(h.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(
+        h.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
     assert!(!h.query.contains_key("x-api-key") && !h.query.contains_key("token"));
 
     let in_query = Client::builder(mock.service_url())
@@ -79,16 +89,33 @@ async fn credentials_travel_in_headers_and_only_asked_for_in_the_query() {
         .api_key_in_query(true)
         .build()
         .unwrap();
-    in_query.reader(topic.clone()).subscribe().await.unwrap().close().await.unwrap();
+    in_query
+        .reader(topic.clone())
+        .subscribe()
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
     assert_eq!(mock.handshakes()[1].query["x-api-key"], API_KEY);
 
     let basic = Client::builder(mock.service_url())
         .basic_auth("user", PASSWORD)
         .build()
         .unwrap();
-    basic.reader(topic).subscribe().await.unwrap().close().await.unwrap();
+    basic
+        .reader(topic)
+        .subscribe()
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
     let expected = format!("Basic {}", base64_of(&format!("user:{PASSWORD}")));
-    assert_eq!(mock.handshakes()[2].header("authorization"), Some(expected.as_str()));
+    assert_eq!(
+        mock.handshakes()[2].header("authorization"),
+        Some(expected.as_str())
+    );
 }
 
 #[tokio::test]
@@ -107,14 +134,24 @@ async fn the_credentials_provider_is_asked_on_every_connect() {
         .build()
         .unwrap();
     for _ in 0..2 {
-        client.reader(topic.clone()).subscribe().await.unwrap().close().await.unwrap();
+        client
+            .reader(topic.clone())
+            .subscribe()
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
     }
     let seen: Vec<Option<String>> = mock
         .handshakes()
         .iter()
         .map(|h| h.header("authorization").map(str::to_string))
         .collect();
-    assert_eq!(seen, vec![Some("Bearer token-1".into()), Some("Bearer token-2".into())]);
+    assert_eq!(
+        seen,
+        vec![Some("Bearer token-1".into()), Some("Bearer token-2".into())]
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
 
@@ -123,7 +160,11 @@ fn base64_of(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

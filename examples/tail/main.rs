@@ -86,20 +86,32 @@ async fn run(mut args: Args) -> Result<(), String> {
     let position = parse_position(&args.position)?;
     // Keep the mock alive for the whole run.
     let _mock = if args.demo {
-        let mock = demo::start().await.map_err(|e| format!("demo server: {e}"))?;
+        let mock = demo::start()
+            .await
+            .map_err(|e| format!("demo server: {e}"))?;
         args.service_url = Some(mock.service_url());
         args.topic = Some(demo::TOPIC.to_string());
         if args.position == "latest" {
             args.position = "earliest".into();
         }
         args.count = args.count.or(Some(demo::EVENT_COUNT as u64));
-        eprintln!("tail: demo mode: {} events from an in-process MockPulsar", demo::EVENT_COUNT);
+        eprintln!(
+            "tail: demo mode: {} events from an in-process MockPulsar",
+            demo::EVENT_COUNT
+        );
         Some(mock)
     } else {
         None
     };
-    let position = if args.demo { parse_position(&args.position)? } else { position };
-    let service_url = args.service_url.clone().ok_or("--service-url is required")?;
+    let position = if args.demo {
+        parse_position(&args.position)?
+    } else {
+        position
+    };
+    let service_url = args
+        .service_url
+        .clone()
+        .ok_or("--service-url is required")?;
     let topic: Topic = args
         .topic
         .as_deref()
@@ -116,11 +128,19 @@ async fn run(mut args: Args) -> Result<(), String> {
     }
     let client = builder.build().map_err(|e| e.to_string())?;
     let stream = match &args.subscription {
-        Some(subscription) => client
-            .consumer(topic.clone(), subscription.clone())
-            .subscribe()
-            .await,
-        None => client.reader(topic.clone()).position(position).subscribe().await,
+        Some(subscription) => {
+            client
+                .consumer(topic.clone(), subscription.clone())
+                .subscribe()
+                .await
+        }
+        None => {
+            client
+                .reader(topic.clone())
+                .position(position)
+                .subscribe()
+                .await
+        }
     }
     .map_err(|e| format!("cannot subscribe to {topic}: {e}"))?;
     eprintln!("tail: connected to {} ({topic})", client.service_url());
@@ -179,7 +199,12 @@ fn parse_position(text: &str) -> Result<Position, String> {
 fn event_json(event: &Event) -> serde_json::Value {
     let payload = serde_json::from_slice::<serde_json::Value>(event.payload())
         .ok()
-        .or_else(|| event.text().ok().map(|t| serde_json::Value::String(t.into())));
+        .or_else(|| {
+            event
+                .text()
+                .ok()
+                .map(|t| serde_json::Value::String(t.into()))
+        });
     serde_json::json!({
         "topic": event.topic().map(|t| t.to_string()),
         "messageId": event.message_id().as_str(),

@@ -5,8 +5,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use base64::Engine as _;
+use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -20,7 +20,7 @@ use crate::ack::{AckHandle, AckMode};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
-use crate::wire::{self, Inbound, InFrame, BASE64};
+use crate::wire::{self, InFrame, Inbound, BASE64};
 
 /// Acks written but not flushed before the actor flushes anyway, so a busy
 /// read side cannot hold acks back for long.
@@ -270,7 +270,9 @@ impl Actor {
 
     /// Queues a text frame; flushes when enough have piled up.
     async fn write(&mut self, ws: &mut Ws, frame: String) -> Result<()> {
-        ws.feed(Message::Text(frame.into())).await.map_err(map_ws_error)?;
+        ws.feed(Message::Text(frame.into()))
+            .await
+            .map_err(map_ws_error)?;
         self.unflushed += 1;
         if self.unflushed >= MAX_UNFLUSHED {
             ws.flush().await.map_err(map_ws_error)?;
@@ -339,7 +341,9 @@ impl Actor {
                     // Any JSON frame counts as flow control on a reader.
                     self.write(ws, "{}".to_string()).await?;
                 }
-                let error = Error::InvalidFrame { reason: e.to_string() };
+                let error = Error::InvalidFrame {
+                    reason: e.to_string(),
+                };
                 self.deliver_error(error, None, None);
                 return Ok(());
             }
@@ -355,7 +359,10 @@ impl Actor {
             Ok(Inbound::Control) => Ok(()),
             Err(error) => {
                 let id = match &error {
-                    Error::MissingField { message_id: Some(id), .. } => Some(Arc::from(id.as_str())),
+                    Error::MissingField {
+                        message_id: Some(id),
+                        ..
+                    } => Some(Arc::from(id.as_str())),
                     _ => None,
                 };
                 self.undecodable(ws, error, id).await
@@ -459,7 +466,12 @@ impl Actor {
         Ok(())
     }
 
-    fn deliver_error(&mut self, error: Error, ack: Option<(u64, Arc<str>)>, position: Option<MessageId>) {
+    fn deliver_error(
+        &mut self,
+        error: Error,
+        ack: Option<(u64, Arc<str>)>,
+        position: Option<MessageId>,
+    ) {
         self.deliver(Delivery::Error {
             epoch: self.epoch,
             error,
@@ -480,7 +492,11 @@ impl Actor {
 
     /// Closes cleanly: pending acks out, Close 1000, then (bounded) wait for
     /// the server's Close.
-    async fn finish(&mut self, ws: &mut Ws, reply: Option<oneshot::Sender<Result<()>>>) -> SessionEnd {
+    async fn finish(
+        &mut self,
+        ws: &mut Ws,
+        reply: Option<oneshot::Sender<Result<()>>>,
+    ) -> SessionEnd {
         let timeout = self.spec.client.inner.close_timeout;
         let result = tokio::time::timeout(timeout, async {
             while let Ok(cmd) = self.commands.try_recv() {
@@ -495,7 +511,9 @@ impl Actor {
                 code: CloseCode::Normal,
                 reason: "".into(),
             };
-            ws.send(Message::Close(Some(close))).await.map_err(map_ws_error)?;
+            ws.send(Message::Close(Some(close)))
+                .await
+                .map_err(map_ws_error)?;
             while let Some(msg) = ws.next().await {
                 if matches!(msg, Ok(Message::Close(_)) | Err(_)) {
                     break;

@@ -195,7 +195,15 @@ mod tests {
     #[test]
     fn builds_encoded_urls() {
         let base = Url::parse("ws://127.0.0.1:8080/prefix").unwrap();
-        let url = build_url(&base, "ws/v2/reader/persistent/t/n/a", &[("messageId", "CAM+/w==".into())]).unwrap();
-        assert_eq!(url.as_str(), "ws://127.0.0.1:8080/prefix/ws/v2/reader/persistent/t/n/a?messageId=CAM%2B%2Fw%3D%3D");
+        let url = build_url(
+            &base,
+            "ws/v2/reader/persistent/t/n/a",
+            &[("messageId", "CAM+/w==".into())],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "ws://127.0.0.1:8080/prefix/ws/v2/reader/persistent/t/n/a?messageId=CAM%2B%2Fw%3D%3D"
+        );
     }
 }

@@ -23,7 +23,9 @@ pub async fn within<F: Future>(f: F) -> F::Output {
 /// A mock and a client pointed at it.
 pub async fn setup() -> (MockPulsar, Client) {
     let mock = MockPulsar::start().await.expect("mock starts");
-    let client = Client::builder(mock.service_url()).build().expect("client builds");
+    let client = Client::builder(mock.service_url())
+        .build()
+        .expect("client builds");
     (mock, client)
 }
 
@@ -36,7 +38,9 @@ pub fn topic(name: &str) -> (String, Topic) {
 
 /// `n` messages whose payloads are `{"n":0}`, `{"n":1}`, …
 pub fn numbered(n: usize) -> Vec<MockMessage> {
-    (0..n).map(|i| MockMessage::new(format!("{{\"n\":{i}}}"))).collect()
+    (0..n)
+        .map(|i| MockMessage::new(format!("{{\"n\":{i}}}")))
+        .collect()
 }
 
 /// The `n` field of a numbered event.
