@@ -78,9 +78,9 @@ for f in tests/*.rs; do
 done
 shopt -u nullglob
 
-phase "fast: lib/bins/examples/tests" cargo test --all-features "${fast_targets[@]}" || true
+phase "fast: lib/bins/examples/tests" cargo test --all-features --no-fail-fast "${fast_targets[@]}" || true
 if [ -f src/lib.rs ]; then
-  phase "fast: doc tests" cargo test --all-features --doc || true
+  phase "fast: doc tests" cargo test --all-features --no-fail-fast --doc || true
 fi
 
 if [ "$FAST_ONLY" = 1 ]; then
@@ -178,7 +178,7 @@ if [ -f target/pulsar/default/broker.env ] && [ -f target/pulsar/auth/broker.env
   export PULSAR_AUTH_ENV_FILE="$ROOT/target/pulsar/auth/broker.env"
   export PULSAR_SCRIPT="$ROOT/scripts/pulsar.sh"
   export PULSAR_PY_CLIENT="$ROOT/scripts/pulsar/py_client.py"
-  if ! phase "broker: ${broker_tests[*]}" cargo test --all-features "${broker_test_args[@]}" -- --test-threads=2; then
+  if ! phase "broker: ${broker_tests[*]}" cargo test --all-features --no-fail-fast "${broker_test_args[@]}" -- --test-threads=2; then
     for inst in default auth; do
       echo "---- last lines of target/pulsar/$inst/logs/pulsar.log ----"
       tail -n 30 "target/pulsar/$inst/logs/pulsar.log" 2> /dev/null | cut -c1-300 || true
