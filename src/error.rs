@@ -217,6 +217,11 @@ pub enum Error {
     #[error("not supported: {0}")]
     Unsupported(&'static str),
 
+    /// The server refused to delete the subscription (for example because
+    /// other consumers are still attached) and closed the connection.
+    #[error("unsubscribe failed: {0}")]
+    UnsubscribeFailed(String),
+
     /// The stream is closed: acks and requests can no longer be sent.
     #[error("the stream is closed")]
     StreamClosed,
@@ -256,6 +261,7 @@ impl Error {
             | Error::PayloadJson { .. }
             | Error::Unsupported(_)
             | Error::Checkpoint { .. }
+            | Error::UnsubscribeFailed(_)
             | Error::StreamClosed => false,
         }
     }

@@ -83,6 +83,8 @@ mod connection_event;
 mod consumer;
 mod error;
 mod event;
+mod handler;
+mod merge;
 mod message_id;
 mod reader;
 mod reconnect;
@@ -102,9 +104,11 @@ pub use client::{
     DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT,
 };
 pub use connection_event::ConnectionEvent;
-pub use consumer::{ConsumerBuilder, InitialPosition, SubscriptionType};
+pub use consumer::{ConsumerBuilder, InitialPosition, PullMode, SubscriptionType};
 pub use error::{Error, Result};
 pub use event::Event;
+pub use handler::{Handler, HandlerReport};
+pub use merge::MergedStream;
 pub use message_id::MessageId;
 pub use reader::{Position, ReaderBuilder};
 pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPolicy};
