@@ -83,3 +83,9 @@ pub use region::{Region, RegionError};
 pub use time::TimeSource;
 pub use topics::{agent_id_from_guid, Topics, AGENT_NAMESPACE, EVENT_NAMESPACE};
 pub use tracker::{InteractionSummary, InteractionTracker};
+
+/// The guide `docs/eightbyeight.md`, compiled as doctests so its code stays
+/// true (not part of the API).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/eightbyeight.md")]
+pub struct GuideDoctests;
