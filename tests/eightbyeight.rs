@@ -450,3 +450,15 @@ async fn topic_helpers_reach_the_server_as_documented_paths() {
         events.close().await.unwrap();
     }
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<EightByEightEvent>();
+    check::<pulsar_eventstream::eightbyeight::InteractionTracker>();
+    check::<pulsar_eventstream::eightbyeight::InteractionSummary>();
+    check::<Region>();
+    check::<RegionError>();
+    check::<Topics>();
+    check::<Scalar>();
+}

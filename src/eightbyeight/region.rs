@@ -181,7 +181,7 @@ impl Region {
             Region::Uk3 => "UK3",
             Region::Us1 => "US1",
             Region::Us2 => "US2",
-            Region::Custom(host) => host,
+            Region::Custom(host) => host.trim(),
         }
     }
 }
@@ -201,10 +201,9 @@ impl FromStr for Region {
     fn from_str(s: &str) -> Result<Region, RegionError> {
         let name = normalise(s);
         for region in [Region::Uk3, Region::Us1, Region::Us2] {
-            let old = region.host().trim_start_matches("pulsar-ws-");
-            let old = old.trim_end_matches(".8x8.com").to_ascii_uppercase();
-            if name == region.name() || name == old || s.trim().eq_ignore_ascii_case(region.host())
-            {
+            let host = normalise(region.host()); // e.g. PULSAR-WS-EUW2
+            let old_name = host.trim_start_matches("PULSAR-WS-"); // e.g. EUW2
+            if name == region.name() || name == old_name || name == host {
                 return Ok(region);
             }
         }
@@ -255,6 +254,7 @@ mod tests {
             ("UK3", Region::Uk3),
             ("euw2", Region::Uk3),
             ("pulsar-ws-use1.8x8.com", Region::Us1),
+            ("wss://pulsar-ws-use1.8x8.com:443/", Region::Us1),
             ("Us2", Region::Us2),
             ("usw2", Region::Us2),
             ("na1", Region::Us1),
