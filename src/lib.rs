@@ -71,6 +71,9 @@
 //! * `native-roots`: trust the operating system's certificate store
 //!   ([`TlsRoots::Native`]).
 //! * `testing`: the `testing::MockPulsar` test double.
+//! * `eightbyeight` (default): the `eightbyeight` module — 8x8 regions,
+//!   topics, `Client::builder_8x8`, and typed, lenient events through
+//!   `Event::eightbyeight`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -96,6 +99,9 @@ mod wire;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "eightbyeight")]
+pub mod eightbyeight;
+
 pub use ack::{AckHandle, AckMode};
 pub use auth::{Credentials, CredentialsProvider, Secret};
 pub use checkpoint::{Checkpoint, FileCheckpoint};
@@ -115,3 +121,6 @@ pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPol
 pub use stream::EventStream;
 pub use tls::TlsRoots;
 pub use topic::{Domain, Topic};
+
+#[cfg(feature = "eightbyeight")]
+pub use eightbyeight::EightByEightEvent;
