@@ -205,12 +205,41 @@ pub enum Error {
     /// The stream is closed: acks and requests can no longer be sent.
     #[error("the stream is closed")]
     StreamClosed,
+
+    /// The server refused one produced message with a `send-error:<code>`
+    /// receipt (`protocol.md` §8); the producer goes on. `code` 3: the frame
+    /// was not valid JSON; 7: a bad field (payload base64, `eventTime`, …);
+    /// 8: the broker could not store it (timeout, full queue, terminated
+    /// topic, …), the only one worth retrying; 0: a result this crate does
+    /// not know.
+    #[error("send failed (send-error:{code}){}{message}", if message.is_empty() { "" } else { ": " })]
+    SendFailed {
+        /// The code after `send-error:` (3, 7 or 8; 0 if unreadable).
+        code: u16,
+        /// The server's `errorMsg`.
+        message: String,
+    },
+
+    /// A message to produce does not fit in one frame of the allowed size;
+    /// nothing was sent.
+    #[error("message frame of {size} bytes exceeds the limit of {max} bytes")]
+    MessageTooLarge {
+        /// The size of the encoded frame.
+        size: usize,
+        /// The producer's limit.
+        max: usize,
+    },
+
+    /// A message to produce could not be built (e.g. its JSON payload did
+    /// not serialize); nothing was sent.
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
 }
 
 impl Error {
     /// Whether trying again later can succeed: throttling, busy
-    /// subscriptions, server errors, timeouts, I/O and abnormal closes.
-    /// Bad requests, bad credentials, missing permissions, unknown topics,
+    /// subscriptions, server errors, timeouts, I/O and abnormal closes, and
+    /// a broker send failure (`send-error:8`). Bad requests, bad credentials, missing permissions, unknown topics,
     /// TLS failures and invalid configuration are not retryable.
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -223,6 +252,7 @@ impl Error {
             | Error::Closed { .. }
             | Error::KeepaliveTimeout(_)
             | Error::FrameTooLarge(_) => true,
+            Error::SendFailed { code, .. } => *code == 8,
             Error::Config(_)
             | Error::InvalidTopic { .. }
             | Error::InvalidMessageId { .. }
@@ -239,7 +269,9 @@ impl Error {
             | Error::PayloadNotUtf8 { .. }
             | Error::PayloadJson { .. }
             | Error::Unsupported(_)
-            | Error::StreamClosed => false,
+            | Error::StreamClosed
+            | Error::MessageTooLarge { .. }
+            | Error::InvalidMessage(_) => false,
         }
     }
 

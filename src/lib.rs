@@ -82,6 +82,7 @@ mod consumer;
 mod error;
 mod event;
 mod message_id;
+mod producer;
 mod reader;
 mod reconnect;
 mod stream;
@@ -102,6 +103,10 @@ pub use consumer::{ConsumerBuilder, InitialPosition, SubscriptionType};
 pub use error::{Error, Result};
 pub use event::Event;
 pub use message_id::MessageId;
+pub use producer::{
+    CompressionType, HashingScheme, Message, Producer, ProducerBuilder, ProducerSink, Receipt,
+    RoutingMode, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_IN_FLIGHT,
+};
 pub use reader::{Position, ReaderBuilder};
 pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPolicy};
 pub use stream::EventStream;
