@@ -733,3 +733,24 @@ async fn the_sink_reports_a_refused_message_once_and_goes_on() {
     assert!(matches!(closed, Err(Error::StreamClosed)), "{closed:?}");
     within(producer.close()).await.unwrap();
 }
+
+#[test]
+fn producer_types_and_futures_are_send_and_sync() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Producer>();
+    send_sync::<pulsar_eventstream::ProducerBuilder>();
+    send_sync::<pulsar_eventstream::ProducerSink>();
+    send_sync::<Receipt>();
+    send_sync::<Message>();
+    fn is_send<T: Send>(_: &T) {}
+    let client = Client::builder("ws://127.0.0.1:1").build().unwrap();
+    let topic: pulsar_eventstream::Topic = "persistent://t/n/x".parse().unwrap();
+    is_send(&client.producer(topic).create());
+    let check = |producer: &Producer| {
+        is_send(&producer.send(Message::text("x")));
+        is_send(&producer.enqueue(Message::text("x")));
+        is_send(&producer.flush());
+        is_send(&producer.clone().close());
+    };
+    let _ = check;
+}
