@@ -262,6 +262,21 @@ impl fmt::Debug for Producer {
 ///
 /// Dropping a receipt does not recall the message: it is still sent (and
 /// re-sent after a reconnect); only its outcome is ignored.
+///
+/// ```no_run
+/// # use pulsar_eventstream::{Message, Producer, Receipt};
+/// # async fn run(producer: Producer) -> pulsar_eventstream::Result<()> {
+/// let mut receipts: Vec<Receipt> = Vec::new();
+/// for n in 0..1000 {
+///     // Returns as soon as the message is on its way (or waits for room).
+///     receipts.push(producer.enqueue(Message::text(n.to_string())).await?);
+/// }
+/// for receipt in futures::future::join_all(receipts).await {
+///     let id = receipt?;
+///     println!("{id}");
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "a receipt tells whether the message was stored"]
 pub struct Receipt {
     answer: oneshot::Receiver<Result<MessageId>>,
