@@ -210,7 +210,9 @@ our_pid() {
   echo "$pid"
 }
 
-admin_token() { [ "$INSTANCE" = auth ] && kv "$AUTH_FILE" PULSAR_ADMIN_TOKEN || true; }
+admin_token() {
+  if [ "$INSTANCE" = auth ]; then kv "$AUTH_FILE" PULSAR_ADMIN_TOKEN; fi
+}
 
 # curl against the admin API of this instance; prints the body.
 admin_curl() {
@@ -375,7 +377,9 @@ do_start() {
 
 do_restart() {
   local t0
-  [ -f "$PORTS_FILE" ] && [ -d "$DATA_DIR" ] || die "nothing to restart: run '$0 $FLAG start' first"
+  if [ ! -f "$PORTS_FILE" ] || [ ! -d "$DATA_DIR" ]; then
+    die "nothing to restart: run '$0 $FLAG start' first"
+  fi
   resolve_classpath
   do_stop
   t0=$(now)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{redact_url, Credentials, CredentialsProvider, Secret};
+use crate::connection_event::{ConnectionCallback, ConnectionEvent};
 use crate::consumer::ConsumerBuilder;
 use crate::error::{Error, Result};
 use crate::reader::ReaderBuilder;
@@ -66,6 +67,7 @@ pub(crate) struct ClientConfig {
     pub(crate) max_message_size: usize,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) reconnect: Arc<dyn ReconnectPolicy>,
+    pub(crate) on_connection_event: Option<ConnectionCallback>,
 }
 
 impl Client {
@@ -85,6 +87,7 @@ impl Client {
             tls_roots: TlsRoots::default(),
             extra_roots: Vec::new(),
             reconnect: Arc::new(ExponentialBackoff::default()),
+            on_connection_event: None,
         }
     }
 
@@ -153,6 +156,7 @@ pub struct ClientBuilder {
     tls_roots: TlsRoots,
     extra_roots: Vec<tls::ExtraRoot>,
     reconnect: Arc<dyn ReconnectPolicy>,
+    on_connection_event: Option<ConnectionCallback>,
 }
 
 impl ClientBuilder {
@@ -283,6 +287,26 @@ impl ClientBuilder {
         self
     }
 
+    /// Calls `callback` on every connection change of every stream of this
+    /// client (connected, lost, reconnecting, gave up). It runs on the
+    /// stream's task: keep it short.
+    ///
+    /// ```
+    /// use pulsar_eventstream::{Client, ConnectionEvent};
+    ///
+    /// let client = Client::builder("ws://127.0.0.1:8080")
+    ///     .on_connection_event(|event: &ConnectionEvent| eprintln!("{event:?}"))
+    ///     .build()?;
+    /// # Ok::<(), pulsar_eventstream::Error>(())
+    /// ```
+    pub fn on_connection_event(
+        mut self,
+        callback: impl Fn(&ConnectionEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_connection_event = Some(Arc::new(callback));
+        self
+    }
+
     /// Validates everything and builds the client.
     pub fn build(self) -> Result<Client> {
         let service_url = parse_service_url(&self.service_url)?;
@@ -319,6 +343,7 @@ impl ClientBuilder {
                 max_message_size: self.max_message_size,
                 tls,
                 reconnect: self.reconnect,
+                on_connection_event: self.on_connection_event,
             }),
         })
     }

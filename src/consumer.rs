@@ -69,6 +69,7 @@ pub struct ConsumerBuilder {
     priority_level: Option<u32>,
     ack_mode: AckMode,
     reconnect: Option<Arc<dyn ReconnectPolicy>>,
+    no_events_timeout: Option<Duration>,
 }
 
 impl ConsumerBuilder {
@@ -88,6 +89,7 @@ impl ConsumerBuilder {
             priority_level: None,
             ack_mode: AckMode::Auto,
             reconnect: None,
+            no_events_timeout: None,
         }
     }
 
@@ -174,6 +176,14 @@ impl ConsumerBuilder {
     /// Overrides the client's reconnect policy for this stream.
     pub fn reconnect_policy(mut self, policy: impl ReconnectPolicy) -> Self {
         self.reconnect = Some(Arc::new(policy));
+        self
+    }
+
+    /// Reconnects when no event arrives for `timeout` although the
+    /// application is ready for one (off by default): see
+    /// [`ReaderBuilder::no_events_timeout`](crate::ReaderBuilder::no_events_timeout).
+    pub fn no_events_timeout(mut self, timeout: Duration) -> Self {
+        self.no_events_timeout = Some(timeout);
         self
     }
 
@@ -264,6 +274,8 @@ impl ConsumerBuilder {
             window: window(self.receiver_queue_size),
             ack_mode: self.ack_mode,
             topic: Arc::new(self.topic),
+            no_events_timeout: self.no_events_timeout,
+            checkpoint: None,
         })
     }
 }

@@ -143,6 +143,21 @@ pub enum Error {
     #[error("keepalive timeout: no answer to a ping within {0:?}")]
     KeepaliveTimeout(Duration),
 
+    /// No event arrived within the stream's no-events timeout although the
+    /// application was ready for one: the proxy's consumer may be dead behind
+    /// a socket that still answers pings.
+    #[error("no event for {0:?}: the stream looks stalled")]
+    Stalled(Duration),
+
+    /// A checkpoint could not be loaded or saved.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint's location.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// A frame from the server was larger than the configured maximum.
     #[error("frame too large: {0}")]
     FrameTooLarge(String),
@@ -251,6 +266,7 @@ impl Error {
             | Error::Protocol(_)
             | Error::Closed { .. }
             | Error::KeepaliveTimeout(_)
+            | Error::Stalled(_)
             | Error::FrameTooLarge(_) => true,
             Error::SendFailed { code, .. } => *code == 8,
             Error::Config(_)
@@ -269,6 +285,7 @@ impl Error {
             | Error::PayloadNotUtf8 { .. }
             | Error::PayloadJson { .. }
             | Error::Unsupported(_)
+            | Error::Checkpoint { .. }
             | Error::StreamClosed
             | Error::MessageTooLarge { .. }
             | Error::InvalidMessage(_) => false,

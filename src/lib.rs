@@ -76,8 +76,10 @@
 
 mod ack;
 mod auth;
+mod checkpoint;
 mod client;
 mod connection;
+mod connection_event;
 mod consumer;
 mod error;
 mod event;
@@ -95,10 +97,12 @@ pub mod testing;
 
 pub use ack::{AckHandle, AckMode};
 pub use auth::{Credentials, CredentialsProvider, Secret};
+pub use checkpoint::{Checkpoint, FileCheckpoint};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT,
 };
+pub use connection_event::ConnectionEvent;
 pub use consumer::{ConsumerBuilder, InitialPosition, SubscriptionType};
 pub use error::{Error, Result};
 pub use event::Event;

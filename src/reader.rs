@@ -2,8 +2,10 @@
 //! start (`protocol.md` §2.2).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::ack::AckMode;
+use crate::checkpoint::{Checkpoint, SaveSchedule};
 use crate::client::Client;
 use crate::connection::{self, EndpointKind, StreamSpec};
 use crate::error::{Error, Result};
@@ -38,7 +40,6 @@ impl Position {
 }
 
 /// Configures a reader; made by [`Client::reader`].
-#[derive(Debug)]
 #[must_use = "a builder does nothing until subscribe() is awaited"]
 pub struct ReaderBuilder {
     client: Client,
@@ -48,6 +49,20 @@ pub struct ReaderBuilder {
     receiver_queue_size: Option<u32>,
     ack_mode: AckMode,
     reconnect: Option<Arc<dyn ReconnectPolicy>>,
+    no_events_timeout: Option<Duration>,
+    checkpoint: Option<Arc<dyn Checkpoint>>,
+    schedule: SaveSchedule,
+}
+
+impl std::fmt::Debug for ReaderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderBuilder")
+            .field("topic", &self.topic.to_string())
+            .field("position", &self.position)
+            .field("ack_mode", &self.ack_mode)
+            .field("checkpoint", &self.checkpoint.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ReaderBuilder {
@@ -60,6 +75,9 @@ impl ReaderBuilder {
             receiver_queue_size: None,
             ack_mode: AckMode::Auto,
             reconnect: None,
+            no_events_timeout: None,
+            checkpoint: None,
+            schedule: SaveSchedule::default(),
         }
     }
 
@@ -106,6 +124,46 @@ impl ReaderBuilder {
         self
     }
 
+    /// Reconnects when no event arrives for `timeout` although the
+    /// application is ready for one (off by default). Covers the proxy's
+    /// known silent state: its internal consumer died but the socket stays
+    /// open and answers pings. Only for topics that are never quiet that long.
+    pub fn no_events_timeout(mut self, timeout: Duration) -> Self {
+        self.no_events_timeout = Some(timeout);
+        self
+    }
+
+    /// Keeps the reader's place in `checkpoint`: the stream starts right
+    /// after the saved id when there is one (else at [`position`](Self::position)),
+    /// and saves the last acknowledged id every 1000 events, every 5 s and
+    /// on close. A checkpoint that cannot be read fails `subscribe()`.
+    ///
+    /// ```no_run
+    /// # use pulsar_eventstream::{Client, FileCheckpoint};
+    /// # async fn run(client: Client) -> pulsar_eventstream::Result<()> {
+    /// let events = client
+    ///     .reader("persistent://public/default/orders".parse()?)
+    ///     .checkpoint(FileCheckpoint::new("orders.checkpoint"))
+    ///     .subscribe()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn checkpoint(mut self, checkpoint: impl Checkpoint) -> Self {
+        self.checkpoint = Some(Arc::new(checkpoint));
+        self
+    }
+
+    /// How often the checkpoint is saved: after `events` acknowledged events
+    /// or `interval`, whichever comes first (defaults 1000 and 5 s); always
+    /// on close.
+    pub fn checkpoint_every(mut self, events: u64, interval: Duration) -> Self {
+        self.schedule = SaveSchedule {
+            every_events: events.max(1),
+            every: interval,
+        };
+        self
+    }
+
     /// Connects and returns the stream. Fails here, with a typed error, when
     /// the server refuses the handshake (wrong key, topic or parameters).
     pub async fn subscribe(self) -> Result<EventStream> {
@@ -138,6 +196,8 @@ impl ReaderBuilder {
             window: window(self.receiver_queue_size),
             ack_mode: self.ack_mode,
             topic: Arc::new(self.topic),
+            no_events_timeout: self.no_events_timeout,
+            checkpoint: self.checkpoint.map(|c| (c, self.schedule)),
         })
     }
 }

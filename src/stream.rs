@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures::Stream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::ack::AckMode;
-use crate::connection::{Command, Delivery, SharedResume};
+use crate::connection::{Command, Delivery, Queue};
+use crate::connection_event::{self, ConnectionEvent};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::topic::Topic;
@@ -32,39 +33,52 @@ use crate::topic::Topic;
 /// # Ok(()) }
 /// ```
 pub struct EventStream {
-    events: mpsc::Receiver<Delivery>,
+    queue: Arc<Queue>,
     commands: mpsc::UnboundedSender<Command>,
     ack_mode: AckMode,
     /// The last item handed out, acked when the next is requested (auto).
     to_ack: Option<(u64, Arc<str>)>,
-    resume: SharedResume,
-    /// Drop items of connections that were lost (they are re-read).
-    discard_stale: bool,
     topic: Arc<Topic>,
     finished: bool,
+    connection_events: broadcast::Sender<ConnectionEvent>,
 }
 
 impl EventStream {
     pub(crate) fn new(
-        events: mpsc::Receiver<Delivery>,
+        queue: Arc<Queue>,
         commands: mpsc::UnboundedSender<Command>,
         ack_mode: AckMode,
-        resume: SharedResume,
         topic: Arc<Topic>,
-        is_reader: bool,
+        connection_events: broadcast::Sender<ConnectionEvent>,
     ) -> Self {
         EventStream {
-            events,
+            queue,
             commands,
             ack_mode,
             to_ack: None,
-            resume,
-            // An on-receive consumer already acked its buffered events: keep
-            // them, the broker will not send them again.
-            discard_stale: is_reader || ack_mode != AckMode::OnReceive,
             topic,
             finished: false,
+            connection_events,
         }
+    }
+
+    /// The connection changes of this stream from now on (lost, reconnecting,
+    /// connected, gave up), apart from its events. A listener that falls more
+    /// than 64 changes behind skips the oldest.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn run(events: pulsar_eventstream::EventStream) {
+    /// let mut changes = events.connection_events();
+    /// tokio::spawn(async move {
+    ///     while let Some(change) = changes.next().await {
+    ///         eprintln!("connection: {change:?}");
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn connection_events(&self) -> futures::stream::BoxStream<'static, ConnectionEvent> {
+        connection_event::subscribe(&self.connection_events)
     }
 
     /// The topic this stream reads.
@@ -115,20 +129,6 @@ impl EventStream {
             let _ = self.commands.send(Command::Ack { seq, id });
         }
     }
-
-    fn is_current(&self, epoch: u64, position: Option<&crate::MessageId>) -> bool {
-        if !self.discard_stale {
-            return true;
-        }
-        let mut state = self.resume.lock().unwrap_or_else(|p| p.into_inner());
-        if state.epoch != epoch {
-            return false;
-        }
-        if let Some(id) = position {
-            state.last_delivered = Some(id.clone());
-        }
-        true
-    }
 }
 
 impl Stream for EventStream {
@@ -141,41 +141,35 @@ impl Stream for EventStream {
         }
         // Asking for the next item acknowledges the previous one.
         this.send_auto_ack();
-        loop {
-            match ready!(this.events.poll_recv(cx)) {
-                None => {
-                    this.finished = true;
-                    return Poll::Ready(None);
+        match ready!(this.queue.poll_pop(cx)) {
+            None => {
+                this.finished = true;
+                Poll::Ready(None)
+            }
+            Some(Delivery::Fatal(error)) => {
+                this.finished = true;
+                Poll::Ready(Some(Err(error)))
+            }
+            Some(Delivery::Event(event)) => {
+                if this.ack_mode == AckMode::Auto {
+                    this.to_ack = Some((event.ack.seq, event.ack.wire_id.clone()));
                 }
-                Some(Delivery::Fatal(error)) => {
-                    this.finished = true;
-                    return Poll::Ready(Some(Err(error)));
+                Poll::Ready(Some(Ok(event)))
+            }
+            Some(Delivery::Error { error, ack, .. }) => {
+                if this.ack_mode == AckMode::Auto {
+                    this.to_ack = ack;
                 }
-                Some(Delivery::Event { epoch, event }) => {
-                    if !this.is_current(epoch, Some(&event.message_id)) {
-                        continue;
-                    }
-                    if this.ack_mode == AckMode::Auto {
-                        this.to_ack = Some((event.ack.seq, event.ack.wire_id.clone()));
-                    }
-                    return Poll::Ready(Some(Ok(event)));
-                }
-                Some(Delivery::Error {
-                    epoch,
-                    error,
-                    ack,
-                    position,
-                }) => {
-                    if !this.is_current(epoch, position.as_ref()) {
-                        continue;
-                    }
-                    if this.ack_mode == AckMode::Auto {
-                        this.to_ack = ack;
-                    }
-                    return Poll::Ready(Some(Err(error)));
-                }
+                Poll::Ready(Some(Err(error)))
             }
         }
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        // The actor flushes pending acks and closes the socket.
+        self.queue.close_receiver();
     }
 }
 

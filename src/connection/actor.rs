@@ -15,8 +15,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::dial::{self, Ws, HEALTHY_AFTER};
-use super::{map_ws_error, Command, Delivery, SharedResume, StreamSpec};
+use super::{map_ws_error, Command, Delivery, Queue, StreamSpec};
 use crate::ack::{AckHandle, AckMode};
+use crate::checkpoint::AckFloor;
+use crate::connection_event::{ConnectionEvent, ConnectionEvents};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
@@ -38,18 +40,19 @@ enum SessionEnd {
 
 pub(crate) struct Actor {
     spec: StreamSpec,
-    events: mpsc::Sender<Delivery>,
+    queue: Arc<Queue>,
     commands: mpsc::UnboundedReceiver<Command>,
     commands_tx: mpsc::UnboundedSender<Command>,
-    resume: SharedResume,
-    epoch: u64,
     next_seq: u64,
     /// First sequence number of the current connection.
     session_first_seq: u64,
     /// Delivered on this connection and not yet acked: dedups double acks.
     outstanding: HashSet<u64>,
-    /// A delivery waiting for room in the channel; reading pauses meanwhile.
+    /// A delivery waiting for room in the channel; reading pauses meanwhile
+    /// (only a server that ignores its window gets here).
     pending: Option<Delivery>,
+    /// On-receive mode: the ack to send once `pending` is handed over.
+    pending_ack: Option<Arc<str>>,
     end_of_topic_waiters: VecDeque<oneshot::Sender<Result<bool>>>,
     unflushed: usize,
     recent_acks: VecDeque<Arc<str>>,
@@ -57,32 +60,42 @@ pub(crate) struct Actor {
     /// Acks that arrived while disconnected (consumers send them after the
     /// reconnect: the broker still needs them).
     deferred: Vec<Command>,
+    connection_events: ConnectionEvents,
+    connections: u64,
+    /// Readers with a checkpoint: what is safe to save.
+    floor: Option<AckFloor>,
 }
 
 impl Actor {
     pub(crate) fn new(
         spec: StreamSpec,
-        events: mpsc::Sender<Delivery>,
+        queue: Arc<Queue>,
         commands: mpsc::UnboundedReceiver<Command>,
         commands_tx: mpsc::UnboundedSender<Command>,
-        resume: SharedResume,
+        connection_events: ConnectionEvents,
     ) -> Self {
+        let floor = match (&spec.checkpoint, spec.kind.is_reader()) {
+            (Some((_, schedule)), true) => Some(AckFloor::new(*schedule)),
+            _ => None,
+        };
         Actor {
             spec,
-            events,
+            queue,
             commands,
             commands_tx,
-            resume,
-            epoch: 0,
             next_seq: 0,
             session_first_seq: 0,
             outstanding: HashSet::new(),
             pending: None,
+            pending_ack: None,
             end_of_topic_waiters: VecDeque::new(),
             unflushed: 0,
             recent_acks: VecDeque::new(),
             recent_ack_set: HashSet::new(),
             deferred: Vec::new(),
+            connection_events,
+            connections: 0,
+            floor,
         }
     }
 
@@ -91,47 +104,57 @@ impl Actor {
     }
 
     pub(crate) async fn run(mut self, first: Ws) {
+        let last = self.serve(first).await;
+        self.queue.finish_with(last.map(Delivery::Fatal));
+    }
+
+    /// Serves connections until the application closes the stream (`None`)
+    /// or the policy gives up (the final error).
+    async fn serve(&mut self, first: Ws) -> Option<Error> {
         let mut ws = first;
         let mut attempt: u32 = 0;
         loop {
             let started = Instant::now();
             let mut error = match self.session(&mut ws).await {
-                SessionEnd::Finished => return,
+                SessionEnd::Finished => return None,
                 SessionEnd::Lost(error) => error,
             };
             tracing::warn!(topic = %self.spec.topic, %error, "connection lost");
+            self.connection_events.emit(ConnectionEvent::Disconnected {
+                error: error.clone(),
+            });
             for waiter in self.end_of_topic_waiters.drain(..) {
                 let _ = waiter.send(Err(error.clone()));
             }
             if started.elapsed() >= HEALTHY_AFTER {
                 attempt = 0;
             }
-            // Fix the resume point: events not yet handed over are dropped by
-            // the stream from now on and re-read after the reconnect.
-            let resume = {
-                let mut state = self.resume.lock().unwrap_or_else(|p| p.into_inner());
-                state.epoch += 1;
-                self.epoch = state.epoch;
-                state.last_delivered.clone()
-            };
+            // Fix the resume point: events not yet handed over are dropped
+            // and re-read after the reconnect (an on-receive consumer keeps
+            // them: they are acked and will not come again).
+            let discard = self.is_reader() || self.spec.ack_mode != AckMode::OnReceive;
+            let resume = self.queue.reset(discard);
             self.pending = None;
+            self.pending_ack = None;
             ws = loop {
                 attempt = attempt.saturating_add(1);
                 let Some(delay) = self.spec.policy.next_delay(attempt, &error) else {
                     tracing::warn!(topic = %self.spec.topic, %error, attempt, "giving up");
-                    let _ = self.events.send(Delivery::Fatal(error)).await;
-                    return;
+                    self.save_checkpoint(true).await;
+                    self.connection_events.emit(ConnectionEvent::GaveUp {
+                        error: error.clone(),
+                    });
+                    return Some(error);
                 };
                 tracing::info!(topic = %self.spec.topic, attempt, ?delay, cause = %error, "reconnecting");
+                self.connection_events
+                    .emit(ConnectionEvent::Reconnecting { attempt, delay });
                 if !self.wait(delay, &error).await {
-                    return;
+                    return None;
                 }
                 let url = match dial::stream_url(&self.spec, resume.as_ref()) {
                     Ok(url) => url,
-                    Err(e) => {
-                        let _ = self.events.send(Delivery::Fatal(e)).await;
-                        return;
-                    }
+                    Err(e) => return Some(e),
                 };
                 match dial::dial(&self.spec.client.inner, url).await {
                     Ok(ws) => break ws,
@@ -148,9 +171,12 @@ impl Actor {
         let sleep = tokio::time::sleep(delay);
         tokio::pin!(sleep);
         loop {
+            if self.queue.receiver_gone() {
+                return false;
+            }
             tokio::select! {
                 _ = &mut sleep => return true,
-                _ = self.events.closed() => return false,
+                _ = self.queue.changed() => {}
                 cmd = self.commands.recv() => match cmd {
                     None => return false,
                     Some(Command::Close(reply)) => {
@@ -171,6 +197,13 @@ impl Actor {
     }
 
     async fn session(&mut self, ws: &mut Ws) -> SessionEnd {
+        self.connections += 1;
+        self.connection_events.emit(ConnectionEvent::Connected {
+            connection: self.connections,
+        });
+        if let Some(floor) = &mut self.floor {
+            floor.reset_connection();
+        }
         self.outstanding.clear();
         self.session_first_seq = self.next_seq;
         self.unflushed = 0;
@@ -186,9 +219,37 @@ impl Actor {
             interval
         });
         let mut pong_deadline: Option<Instant> = None;
+        let stall_after = self.spec.no_events_timeout;
+        let mut last_event = Instant::now();
+        let mut save_tick = self.floor.as_ref().map(|f| {
+            let every = f.schedule.every;
+            let mut interval = tokio::time::interval_at(Instant::now() + every, every);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            interval
+        });
         loop {
+            if self.queue.receiver_gone() {
+                return self.finish(ws, None).await;
+            }
+            if let Some(delivery) = self.pending.take() {
+                match self.queue.try_push(delivery) {
+                    Ok(()) => {
+                        if let Some(id) = self.pending_ack.take() {
+                            if let Err(e) = self.write(ws, wire::ack_frame(&id)).await {
+                                return SessionEnd::Lost(e);
+                            }
+                        }
+                    }
+                    Err(delivery) => self.pending = Some(delivery),
+                }
+            }
             let has_pending = self.pending.is_some();
             let must_flush = self.unflushed > 0;
+            if has_pending {
+                // The application is busy: silence is not the server's fault.
+                last_event = Instant::now();
+            }
+            let stall_deadline = stall_after.map(|d| last_event + d);
             tokio::select! {
                 biased;
                 cmd = self.commands.recv() => {
@@ -200,20 +261,23 @@ impl Actor {
                         return SessionEnd::Lost(e);
                     }
                 }
-                _ = self.events.closed() => return self.finish(ws, None).await,
-                // An owned permit: a borrowed one would hold `self` across the arms.
-                permit = self.events.clone().reserve_owned(), if has_pending => match (permit, self.pending.take()) {
-                    (Ok(permit), Some(delivery)) => { permit.send(delivery); }
-                    (Err(_), _) => return self.finish(ws, None).await,
-                    (Ok(_), None) => {}
-                },
+                // Room in the queue, or the stream went away: loop and look.
+                _ = self.queue.changed() => {}
                 msg = ws.next(), if !has_pending => {
                     pong_deadline = None;
+                    if matches!(msg, Some(Ok(Message::Text(_)))) {
+                        last_event = Instant::now();
+                    }
                     if let Some(end) = self.inbound(ws, msg).await {
                         return end;
                     }
                 }
-                _ = sleep_until(pong_deadline) => {
+                _ = sleep_until(stall_deadline) => {
+                    return SessionEnd::Lost(Error::Stalled(stall_after.unwrap_or_default()));
+                }
+                _ = tick(&mut save_tick) => self.save_checkpoint(false).await,
+                // While reading is paused no pong can be seen: do not judge.
+                _ = sleep_until(pong_deadline), if !has_pending => {
                     return SessionEnd::Lost(Error::KeepaliveTimeout(config.pong_timeout));
                 }
                 _ = tick(&mut ping) => {
@@ -245,6 +309,9 @@ impl Actor {
                     && !self.recent_ack_set.contains(&id);
                 if !(current || earlier) {
                     return Ok(());
+                }
+                if let Some(floor) = &mut self.floor {
+                    floor.acked(seq);
                 }
                 self.remember_ack(&id);
                 wire::ack_frame(&id)
@@ -327,7 +394,7 @@ impl Actor {
             }
         };
         match result {
-            Ok(()) if self.events.is_closed() => Some(SessionEnd::Finished),
+            Ok(()) if self.queue.receiver_gone() => Some(SessionEnd::Finished),
             Ok(()) => None,
             Err(e) => Some(SessionEnd::Lost(e)),
         }
@@ -396,12 +463,16 @@ impl Actor {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
-        if self.spec.ack_mode == AckMode::OnReceive {
+        let on_receive = self.spec.ack_mode == AckMode::OnReceive;
+        if on_receive {
             self.remember_ack(&wire_id);
-            self.write(ws, wire::ack_frame(&wire_id)).await?;
         } else {
             self.outstanding.insert(seq);
         }
+        if let Some(floor) = &mut self.floor {
+            floor.delivered(seq, message_id.clone(), on_receive);
+        }
+        let handoff_ack = on_receive.then(|| wire_id.clone());
         let event = Event {
             message_id: message_id.clone(),
             payload,
@@ -419,11 +490,17 @@ impl Actor {
                 can_nack: !self.is_reader(),
             },
         };
-        self.deliver(Delivery::Event {
-            epoch: self.epoch,
-            event,
-        });
-        Ok(())
+        let handed_over = self.deliver(Delivery::Event(event));
+        // On-receive acks go out as the event enters the channel, so that the
+        // server's window still bounds what is buffered here.
+        match (handoff_ack, handed_over) {
+            (Some(id), true) => self.write(ws, wire::ack_frame(&id)).await,
+            (Some(id), false) => {
+                self.pending_ack = Some(id);
+                Ok(())
+            }
+            (None, _) => Ok(()),
+        }
     }
 
     /// A message frame that cannot become an event: the application gets one
@@ -472,8 +549,7 @@ impl Actor {
         ack: Option<(u64, Arc<str>)>,
         position: Option<MessageId>,
     ) {
-        self.deliver(Delivery::Error {
-            epoch: self.epoch,
+        let _ = self.deliver(Delivery::Error {
             error,
             ack,
             position,
@@ -482,11 +558,14 @@ impl Actor {
 
     /// Hands a delivery to the channel, or parks it (reading pauses until
     /// the application makes room).
-    fn deliver(&mut self, delivery: Delivery) {
-        match self.events.try_send(delivery) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(delivery)) => self.pending = Some(delivery),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+    /// `true` when handed over now, `false` when parked.
+    fn deliver(&mut self, delivery: Delivery) -> bool {
+        match self.queue.try_push(delivery) {
+            Ok(()) => true,
+            Err(delivery) => {
+                self.pending = Some(delivery);
+                false
+            }
         }
     }
 
@@ -507,6 +586,8 @@ impl Actor {
                     cmd => self.command(ws, cmd).await?,
                 }
             }
+            ws.flush().await.map_err(map_ws_error)?;
+            self.save_checkpoint(true).await;
             let close = CloseFrame {
                 code: CloseCode::Normal,
                 reason: "".into(),
@@ -531,6 +612,29 @@ impl Actor {
             let _ = reply.send(result);
         }
         SessionEnd::Finished
+    }
+}
+
+impl Actor {
+    /// Saves the ack floor when due; a failure is one error item for the
+    /// application (the stream goes on).
+    async fn save_checkpoint(&mut self, force: bool) {
+        let (Some(floor), Some((checkpoint, _))) = (&mut self.floor, &self.spec.checkpoint) else {
+            return;
+        };
+        let Some(id) = floor.due(force) else {
+            return;
+        };
+        match checkpoint.save(&id).await {
+            Ok(()) => {
+                floor.saved();
+                tracing::debug!(topic = %self.spec.topic, %id, "checkpoint saved");
+            }
+            Err(error) => {
+                tracing::warn!(topic = %self.spec.topic, %error, "checkpoint not saved");
+                self.deliver_error(error, None, None);
+            }
+        }
     }
 }
 

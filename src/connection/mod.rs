@@ -5,13 +5,19 @@
 
 mod actor;
 pub(crate) mod dial;
+mod queue;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+pub(crate) use queue::Queue;
+
 use crate::ack::AckMode;
+use crate::checkpoint::{Checkpoint, SaveSchedule};
 use crate::client::Client;
+use crate::connection_event::ConnectionEvents;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
@@ -51,6 +57,10 @@ pub(crate) struct StreamSpec {
     pub ack_mode: AckMode,
     pub topic: Arc<Topic>,
     pub policy: Arc<dyn ReconnectPolicy>,
+    /// Reconnect when no event arrives for this long (off when `None`).
+    pub no_events_timeout: Option<Duration>,
+    /// Readers only: where to keep the last processed id.
+    pub checkpoint: Option<(Arc<dyn Checkpoint>, SaveSchedule)>,
 }
 
 /// What the `EventStream` and ack handles ask of the actor.
@@ -61,15 +71,10 @@ pub(crate) enum Command {
     Close(oneshot::Sender<Result<()>>),
 }
 
-/// One item on its way to the application. `epoch` names the connection it
-/// came from: after a reconnect, items of older connections are dropped.
+/// One item on its way to the application.
 pub(crate) enum Delivery {
-    Event {
-        epoch: u64,
-        event: Event,
-    },
+    Event(Event),
     Error {
-        epoch: u64,
         error: Error,
         /// The message to acknowledge once the application has seen the
         /// error (auto mode), when the frame had an id.
@@ -81,35 +86,37 @@ pub(crate) enum Delivery {
     Fatal(Error),
 }
 
-/// Shared between the stream and the actor: which connection is current and
-/// the last event handed to the application. One lock makes "hand over" and
-/// "reconnect from here" atomic with respect to each other.
-#[derive(Default)]
-pub(crate) struct ResumeState {
-    pub epoch: u64,
-    pub last_delivered: Option<MessageId>,
-}
-
-pub(crate) type SharedResume = Arc<Mutex<ResumeState>>;
+/// Channel room beyond the server's window (for error items and control).
+const CHANNEL_SLACK: usize = 64;
 
 /// Connects (errors are returned here, once), then hands the socket to a new
 /// actor task.
-pub(crate) async fn open(spec: StreamSpec) -> Result<EventStream> {
+pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
+    if let (EndpointKind::Reader { start }, Some((checkpoint, _))) =
+        (&mut spec.kind, &spec.checkpoint)
+    {
+        if let Some(saved) = checkpoint.load().await? {
+            tracing::debug!(topic = %spec.topic, id = %saved, "resuming from checkpoint");
+            *start = Position::MessageId(saved);
+        }
+    }
     let url = dial::stream_url(&spec, None)?;
     let ws = dial::dial(&spec.client.inner, url).await?;
-    let (events_tx, events_rx) = mpsc::channel(spec.window.max(1));
+    let connection_events = ConnectionEvents::new(spec.client.inner.on_connection_event.clone());
+    // Room for the whole window and then some: a server that respects its
+    // window never fills the queue, so the actor keeps reading (and
+    // answering pings) however slow the application is.
+    let queue = Arc::new(Queue::new(spec.window.max(1) + CHANNEL_SLACK));
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
-    let resume: SharedResume = Arc::default();
     let stream = EventStream::new(
-        events_rx,
+        queue.clone(),
         commands_tx.clone(),
         spec.ack_mode,
-        resume.clone(),
         spec.topic.clone(),
-        spec.kind.is_reader(),
+        connection_events.sender(),
     );
     tracing::debug!(topic = %spec.topic, "connected");
-    let actor = actor::Actor::new(spec, events_tx, commands_rx, commands_tx, resume);
+    let actor = actor::Actor::new(spec, queue, commands_rx, commands_tx, connection_events);
     tokio::spawn(actor.run(ws));
     Ok(stream)
 }

@@ -1,0 +1,144 @@
+//! The hand-off between the socket actor and the `EventStream`: a bounded
+//! queue that the actor can purge when a connection is lost.
+//!
+//! One lock covers the queue and "the last event handed to the
+//! application", so that taking an event and fixing a reconnect's resume
+//! point never interleave: a reader resumes right after the last event the
+//! application received, and events still queued are dropped and re-read.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::Notify;
+
+use super::Delivery;
+use crate::message_id::MessageId;
+
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    /// Wakes the actor when room frees up or the stream goes away.
+    actor: Notify,
+    capacity: usize,
+}
+
+struct State {
+    items: VecDeque<Delivery>,
+    waker: Option<Waker>,
+    last_delivered: Option<MessageId>,
+    /// The actor is gone: once the queue is empty, the stream ends.
+    actor_done: bool,
+    /// The stream was dropped or closed.
+    receiver_gone: bool,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Queue {
+            state: Mutex::new(State {
+                items: VecDeque::with_capacity(capacity.min(1024)),
+                waker: None,
+                last_delivered: None,
+                actor_done: false,
+                receiver_gone: false,
+            }),
+            actor: Notify::new(),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere cannot leave this state inconsistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // ----- actor side -----
+
+    /// Queues `item` unless the queue is full (then gives it back).
+    // Giving the item back by value is the point; boxing it would cost an
+    // allocation per event.
+    #[allow(clippy::result_large_err)]
+    pub(crate) fn try_push(&self, item: Delivery) -> Result<(), Delivery> {
+        let mut state = self.lock();
+        if state.items.len() >= self.capacity {
+            return Err(item);
+        }
+        state.items.push_back(item);
+        if let Some(waker) = state.waker.take() {
+            drop(state);
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues the stream's last item regardless of room, then marks the end.
+    pub(crate) fn finish_with(&self, item: Option<Delivery>) {
+        let mut state = self.lock();
+        if let Some(item) = item {
+            state.items.push_back(item);
+        }
+        state.actor_done = true;
+        if let Some(waker) = state.waker.take() {
+            drop(state);
+            waker.wake();
+        }
+    }
+
+    pub(crate) fn receiver_gone(&self) -> bool {
+        self.lock().receiver_gone
+    }
+
+    /// Resolves when there may be room, or the stream went away.
+    pub(crate) async fn changed(&self) {
+        self.actor.notified().await;
+    }
+
+    /// A connection was lost: drops what the application has not taken yet
+    /// (when `discard`) and returns where a reader resumes.
+    pub(crate) fn reset(&self, discard: bool) -> Option<MessageId> {
+        let mut state = self.lock();
+        if discard {
+            state.items.clear();
+        }
+        state.last_delivered.clone()
+    }
+
+    // ----- stream side -----
+
+    /// Takes the next item; records what the application was handed.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+        let mut state = self.lock();
+        match state.items.pop_front() {
+            Some(item) => {
+                let position = match &item {
+                    Delivery::Event(event) => Some(&event.message_id),
+                    Delivery::Error { position, .. } => position.as_ref(),
+                    Delivery::Fatal(_) => None,
+                };
+                if let Some(id) = position {
+                    state.last_delivered = Some(id.clone());
+                }
+                let was_full = state.items.len() + 1 >= self.capacity;
+                drop(state);
+                if was_full {
+                    self.actor.notify_one();
+                }
+                Poll::Ready(Some(item))
+            }
+            None if state.actor_done => Poll::Ready(None),
+            None => {
+                state.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+
+    /// The stream is gone: the actor closes the connection.
+    pub(crate) fn close_receiver(&self) {
+        let mut state = self.lock();
+        state.receiver_gone = true;
+        state.items.clear();
+        drop(state);
+        self.actor.notify_one();
+    }
+}
