@@ -15,8 +15,8 @@ use common::*;
 use futures::{stream, FutureExt, Sink, SinkExt, StreamExt};
 use pulsar_eventstream::testing::{ClientFrameKind, Endpoint, MockPulsar, RawFrame};
 use pulsar_eventstream::{
-    Client, CompressionType, Error, FixedDelay, HashingScheme, Message, MessageId, NeverReconnect,
-    Position, Producer, Receipt, RoutingMode,
+    Client, CompressionType, ConnectionEvent, Error, FixedDelay, HashingScheme, Message, MessageId,
+    NeverReconnect, Position, Producer, Receipt, RoutingMode,
 };
 use serde_json::{json, Value};
 
@@ -543,12 +543,28 @@ async fn a_reconnect_resends_unconfirmed_messages_in_order() {
     mock.pause_receipts(true);
     let receipts = enqueue_texts(&producer, 0..20).await;
     within(mock.wait_for_held_receipts(20)).await;
+    let mut changes = producer.connection_events();
     mock.drop_connections();
     mock.pause_receipts(false);
     mock.fail_handshakes(503, "busy", 2);
     let ids = all_ok(receipts).await;
     // 1 + 2 refused + 1 accepted.
     assert_eq!(mock.handshakes().len(), 4);
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        match within(changes.next()).await.unwrap() {
+            ConnectionEvent::Connected { connection: 1 } => {} // may come late
+            change => seen.push(format!("{change:?}")),
+        }
+    }
+    assert!(seen[0].starts_with("Disconnected"), "{seen:?}");
+    for (i, change) in seen[1..4].iter().enumerate() {
+        assert!(
+            change.starts_with(&format!("Reconnecting {{ attempt: {}", i + 1)),
+            "{seen:?}"
+        );
+    }
+    assert_eq!(seen[4], "Connected { connection: 2 }");
     // At-least-once: each message is stored twice, in order both times,
     // and the receipts name the second copies.
     let events = read_back(&client, "resend", 40).await;
@@ -647,6 +663,7 @@ async fn when_the_policy_gives_up_unconfirmed_sends_fail_with_a_retryable_error(
     mock.pause_receipts(true);
     let receipts = enqueue_texts(&producer, 0..3).await;
     within(mock.wait_for_held_receipts(3)).await;
+    let mut changes = producer.connection_events();
     mock.drop_connections();
     for receipt in receipts {
         let error = within(receipt).await.unwrap_err();
@@ -670,6 +687,24 @@ async fn when_the_policy_gives_up_unconfirmed_sends_fail_with_a_retryable_error(
         Err(Error::Closed { .. })
     ));
     assert_eq!(mock.handshakes().len(), 1);
+    let mut seen = Vec::new();
+    while let Some(change) = within(changes.next()).await {
+        if !matches!(change, ConnectionEvent::Connected { .. }) {
+            seen.push(change);
+        }
+    }
+    assert!(
+        matches!(
+            seen.as_slice(),
+            [
+                ConnectionEvent::Disconnected { .. },
+                ConnectionEvent::GaveUp {
+                    error: Error::Closed { code: 1006, .. }
+                }
+            ]
+        ),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ use super::{Producer, Shared};
 use crate::client::Client;
 use crate::connection::dial::{self, Ws, HEALTHY_AFTER};
 use crate::connection::map_ws_error;
+use crate::connection_event::{ConnectionEvent, ConnectionEvents};
 use crate::error::{Error, Result};
 use crate::message_id::MessageId;
 use crate::reconnect::ReconnectPolicy;
@@ -73,7 +74,9 @@ enum SessionEnd {
 pub(crate) async fn open(spec: ProducerSpec) -> Result<Producer> {
     let ws = dial::dial(&spec.client.inner, spec.url.clone()).await?;
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let connection_events = ConnectionEvents::new(spec.client.inner.on_connection_event.clone());
     let shared = Arc::new(Shared {
+        connection_events: connection_events.sender(),
         semaphore: Arc::new(Semaphore::new(spec.max_in_flight)),
         terminal: std::sync::Mutex::new(None),
         max_in_flight: spec.max_in_flight,
@@ -92,6 +95,8 @@ pub(crate) async fn open(spec: ProducerSpec) -> Result<Producer> {
         closing: false,
         handles_gone: false,
         unflushed: 0,
+        connection_events,
+        connections: 0,
     };
     tokio::spawn(actor.run(ws));
     Ok(Producer {
@@ -114,6 +119,9 @@ struct Actor {
     closing: bool,
     handles_gone: bool,
     unflushed: usize,
+    connection_events: ConnectionEvents,
+    /// Connections made so far.
+    connections: u64,
 }
 
 impl Actor {
@@ -127,6 +135,9 @@ impl Actor {
                 SessionEnd::Lost(error) => error,
             };
             tracing::warn!(topic = %self.spec.topic, %error, unconfirmed = self.pending.len(), "producer connection lost");
+            self.connection_events.emit(ConnectionEvent::Disconnected {
+                error: error.clone(),
+            });
             if started.elapsed() >= HEALTHY_AFTER {
                 attempt = 0;
             }
@@ -134,10 +145,15 @@ impl Actor {
                 attempt = attempt.saturating_add(1);
                 let Some(delay) = self.spec.policy.next_delay(attempt, &error) else {
                     tracing::warn!(topic = %self.spec.topic, %error, attempt, "producer gives up");
+                    self.connection_events.emit(ConnectionEvent::GaveUp {
+                        error: error.clone(),
+                    });
                     self.fail_all(error);
                     return;
                 };
                 tracing::info!(topic = %self.spec.topic, attempt, ?delay, cause = %error, "producer reconnecting");
+                self.connection_events
+                    .emit(ConnectionEvent::Reconnecting { attempt, delay });
                 if !self.wait(delay).await {
                     self.finished(Ok(()));
                     return;
@@ -156,6 +172,10 @@ impl Actor {
     }
 
     async fn session(&mut self, ws: &mut Ws) -> SessionEnd {
+        self.connections += 1;
+        self.connection_events.emit(ConnectionEvent::Connected {
+            connection: self.connections,
+        });
         self.unflushed = 0;
         // Re-send everything unconfirmed, in the order it was first sent.
         let frames: Vec<Utf8Bytes> = self.pending.values().map(|p| p.frame.clone()).collect();

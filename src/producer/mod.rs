@@ -15,8 +15,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{broadcast, mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
+use crate::connection_event::{self, ConnectionEvent};
 use crate::error::{Error, Result};
 use crate::message_id::MessageId;
 use crate::topic::Topic;
@@ -38,6 +39,7 @@ pub(crate) struct Shared {
     max_in_flight: usize,
     max_frame_size: usize,
     topic: Arc<Topic>,
+    connection_events: broadcast::Sender<ConnectionEvent>,
 }
 
 impl Shared {
@@ -226,6 +228,27 @@ impl Producer {
     /// [`sink`](Self::sink), consuming the handle.
     pub fn into_sink(self) -> ProducerSink {
         ProducerSink::new(self)
+    }
+
+    /// The connection changes of this producer from now on (lost,
+    /// reconnecting, connected, gave up). They also go to the client's
+    /// [`on_connection_event`](crate::ClientBuilder::on_connection_event)
+    /// callback. A listener that falls more than 64 changes behind skips the
+    /// oldest.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn run(producer: pulsar_eventstream::Producer) {
+    /// let mut changes = producer.connection_events();
+    /// tokio::spawn(async move {
+    ///     while let Some(change) = changes.next().await {
+    ///         eprintln!("producer connection: {change:?}");
+    ///     }
+    /// });
+    /// # }
+    /// ```
+    pub fn connection_events(&self) -> futures::stream::BoxStream<'static, ConnectionEvent> {
+        connection_event::subscribe(&self.shared.connection_events)
     }
 
     /// The topic this producer publishes to.
