@@ -30,7 +30,7 @@ use crate::wire::BASE64;
 /// let message = Message::json(&Order { id: 7, total: 12.5 })?
 ///     .key("customer-42")                  // same key, same partition
 ///     .property("source", "checkout")
-///     .event_time(chrono::DateTime::UNIX_EPOCH)
+///     .event_time("2024-05-01T10:00:00Z".parse::<chrono::DateTime<chrono::Utc>>().unwrap())
 ///     .deliver_after(Duration::from_secs(5));
 /// assert_eq!(message.payload().as_ref(), br#"{"id":7,"total":12.5}"#);
 /// # Ok::<(), pulsar_eventstream::Error>(())
@@ -129,7 +129,8 @@ impl Message {
     /// broker stored it. Sent as an ISO-8601 date-time with its offset
     /// (`2024-05-01T10:00:00Z`, `2024-05-01T11:00:00.250+01:00`), the form
     /// the server requires; readers get it back from
-    /// [`Event::event_time`].
+    /// [`Event::event_time`]. The broker keeps whole milliseconds, and
+    /// Pulsar treats an event time of exactly the Unix epoch (0 ms) as unset.
     ///
     /// ```
     /// # use pulsar_eventstream::Message;
