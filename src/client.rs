@@ -124,6 +124,33 @@ impl Client {
         ConsumerBuilder::new(self.clone(), topic, subscription.into())
     }
 
+    /// A consumer on several topics at once through the server's multi-topic
+    /// endpoint (`/ws/v3/consumer/{subscription}?topics=…`, Pulsar 3.2+
+    /// standalone WebSocket service). Its events carry no topic: the server
+    /// does not say. Where that endpoint is missing, subscribe per topic and
+    /// use [`EventStream::merge`](crate::EventStream::merge).
+    pub fn multi_topic_consumer(
+        &self,
+        topics: impl IntoIterator<Item = Topic>,
+        subscription: impl Into<String>,
+    ) -> ConsumerBuilder {
+        ConsumerBuilder::multi(
+            self.clone(),
+            topics.into_iter().collect(),
+            subscription.into(),
+        )
+    }
+
+    /// A consumer on every topic matching a regular expression
+    /// (`/ws/v3/consumer/{subscription}?topicsPattern=…`).
+    pub fn pattern_consumer(
+        &self,
+        pattern: impl Into<String>,
+        subscription: impl Into<String>,
+    ) -> ConsumerBuilder {
+        ConsumerBuilder::pattern(self.clone(), pattern.into(), subscription.into())
+    }
+
     /// The service URL, with any secret redacted.
     pub fn service_url(&self) -> String {
         redact_url(&self.inner.service_url)

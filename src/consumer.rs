@@ -52,11 +52,33 @@ pub enum InitialPosition {
     Latest,
 }
 
-/// Configures a consumer; made by [`Client::consumer`].
+/// How a pull-mode consumer grants the server permits to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullMode {
+    /// The client grants permits as the application takes events, never more
+    /// than its buffer can hold.
+    Automatic,
+    /// Nothing is sent until the application calls
+    /// [`EventStream::permit`](crate::EventStream::permit).
+    Manual,
+}
+
+/// What a consumer subscribes to.
+#[derive(Debug, Clone)]
+enum Target {
+    Topic(Topic),
+    /// The v3 multi-topic endpoint with `topics=a,b`.
+    Topics(Vec<Topic>),
+    /// The v3 multi-topic endpoint with `topicsPattern=`.
+    Pattern(String),
+}
+
+/// Configures a consumer; made by [`Client::consumer`],
+/// [`Client::multi_topic_consumer`] or [`Client::pattern_consumer`].
 #[must_use = "a builder does nothing until subscribe() is awaited"]
 pub struct ConsumerBuilder {
     client: Client,
-    topic: Topic,
+    target: Target,
     subscription: String,
     subscription_type: Option<SubscriptionType>,
     initial_position: Option<InitialPosition>,
@@ -70,13 +92,26 @@ pub struct ConsumerBuilder {
     ack_mode: AckMode,
     reconnect: Option<Arc<dyn ReconnectPolicy>>,
     no_events_timeout: Option<Duration>,
+    pull: Option<PullMode>,
 }
 
 impl ConsumerBuilder {
     pub(crate) fn new(client: Client, topic: Topic, subscription: String) -> Self {
+        Self::with_target(client, Target::Topic(topic), subscription)
+    }
+
+    pub(crate) fn multi(client: Client, topics: Vec<Topic>, subscription: String) -> Self {
+        Self::with_target(client, Target::Topics(topics), subscription)
+    }
+
+    pub(crate) fn pattern(client: Client, pattern: String, subscription: String) -> Self {
+        Self::with_target(client, Target::Pattern(pattern), subscription)
+    }
+
+    fn with_target(client: Client, target: Target, subscription: String) -> Self {
         ConsumerBuilder {
             client,
-            topic,
+            target,
             subscription,
             subscription_type: None,
             initial_position: None,
@@ -90,6 +125,7 @@ impl ConsumerBuilder {
             ack_mode: AckMode::Auto,
             reconnect: None,
             no_events_timeout: None,
+            pull: None,
         }
     }
 
@@ -187,6 +223,25 @@ impl ConsumerBuilder {
         self
     }
 
+    /// Flow control by permits (`pullMode=true`): the server sends only as
+    /// many messages as permitted, and acks do not grant more.
+    ///
+    /// ```no_run
+    /// # use pulsar_eventstream::{Client, PullMode};
+    /// # async fn run(client: Client) -> pulsar_eventstream::Result<()> {
+    /// let events = client
+    ///     .consumer("persistent://public/default/jobs".parse()?, "workers")
+    ///     .pull_mode(PullMode::Manual)
+    ///     .subscribe()
+    ///     .await?;
+    /// events.permit(10)?; // exactly ten messages may come now
+    /// # Ok(()) }
+    /// ```
+    pub fn pull_mode(mut self, mode: PullMode) -> Self {
+        self.pull = Some(mode);
+        self
+    }
+
     /// Connects and returns the stream. Fails here, with a typed error, when
     /// the server refuses the handshake: [`Error::Conflict`] when an
     /// `Exclusive` subscription is taken, [`Error::Unauthorized`] for a bad
@@ -258,11 +313,37 @@ impl ConsumerBuilder {
         if let Some(level) = self.priority_level {
             query.push(("priorityLevel", level.to_string()));
         }
-        let path = format!(
-            "ws/v2/consumer/{}/{}",
-            self.topic.encoded_path(),
-            encode_component(&self.subscription)
-        );
+        if self.pull.is_some() {
+            query.push(("pullMode", "true".into()));
+        }
+        let subscription = encode_component(&self.subscription);
+        let (path, topic, label) = match &self.target {
+            Target::Topic(topic) => (
+                format!("ws/v2/consumer/{}/{subscription}", topic.encoded_path()),
+                Some(Arc::new(topic.clone())),
+                topic.to_string(),
+            ),
+            Target::Topics(topics) => {
+                if topics.is_empty() {
+                    return Err(Error::Config("a multi-topic consumer needs a topic".into()));
+                }
+                let list: Vec<String> = topics.iter().map(Topic::to_string).collect();
+                let list = list.join(",");
+                query.push(("topics", list.clone()));
+                (format!("ws/v3/consumer/{subscription}"), None, list)
+            }
+            Target::Pattern(pattern) => {
+                if pattern.is_empty() {
+                    return Err(Error::Config("the topics pattern is empty".into()));
+                }
+                query.push(("topicsPattern", pattern.clone()));
+                (
+                    format!("ws/v3/consumer/{subscription}"),
+                    None,
+                    pattern.clone(),
+                )
+            }
+        };
         Ok(StreamSpec {
             policy: self
                 .reconnect
@@ -273,7 +354,9 @@ impl ConsumerBuilder {
             query,
             window: window(self.receiver_queue_size),
             ack_mode: self.ack_mode,
-            topic: Arc::new(self.topic),
+            topic,
+            label: label.into(),
+            pull: self.pull,
             no_events_timeout: self.no_events_timeout,
             checkpoint: None,
         })
@@ -283,7 +366,7 @@ impl ConsumerBuilder {
 impl fmt::Debug for ConsumerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConsumerBuilder")
-            .field("topic", &self.topic.to_string())
+            .field("target", &self.target)
             .field("subscription", &self.subscription)
             .field("subscription_type", &self.subscription_type)
             .field("ack_mode", &self.ack_mode)

@@ -217,6 +217,11 @@ pub enum Error {
     #[error("not supported: {0}")]
     Unsupported(&'static str),
 
+    /// The server refused to delete the subscription (for example because
+    /// other consumers are still attached) and closed the connection.
+    #[error("unsubscribe failed: {0}")]
+    UnsubscribeFailed(String),
+
     /// The stream is closed: acks and requests can no longer be sent.
     #[error("the stream is closed")]
     StreamClosed,
@@ -254,8 +259,9 @@ pub enum Error {
 impl Error {
     /// Whether trying again later can succeed: throttling, busy
     /// subscriptions, server errors, timeouts, I/O and abnormal closes, and
-    /// a broker send failure (`send-error:8`). Bad requests, bad credentials, missing permissions, unknown topics,
-    /// TLS failures and invalid configuration are not retryable.
+    /// a broker send failure (`send-error:8`). Bad requests, bad credentials,
+    /// missing permissions, unknown topics, TLS failures and invalid
+    /// configuration are not retryable.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Conflict { .. }
@@ -286,6 +292,7 @@ impl Error {
             | Error::PayloadJson { .. }
             | Error::Unsupported(_)
             | Error::Checkpoint { .. }
+            | Error::UnsubscribeFailed(_)
             | Error::StreamClosed
             | Error::MessageTooLarge { .. }
             | Error::InvalidMessage(_) => false,

@@ -71,6 +71,9 @@
 //! * `native-roots`: trust the operating system's certificate store
 //!   ([`TlsRoots::Native`]).
 //! * `testing`: the `testing::MockPulsar` test double.
+//! * `eightbyeight` (default): the `eightbyeight` module — 8x8 regions,
+//!   topics, `Client::builder_8x8`, and typed, lenient events through
+//!   `Event::eightbyeight`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -83,6 +86,8 @@ mod connection_event;
 mod consumer;
 mod error;
 mod event;
+mod handler;
+mod merge;
 mod message_id;
 mod producer;
 mod reader;
@@ -95,6 +100,9 @@ mod wire;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "eightbyeight")]
+pub mod eightbyeight;
+
 pub use ack::{AckHandle, AckMode};
 pub use auth::{Credentials, CredentialsProvider, Secret};
 pub use checkpoint::{Checkpoint, FileCheckpoint};
@@ -103,9 +111,11 @@ pub use client::{
     DEFAULT_PING_INTERVAL, DEFAULT_PONG_TIMEOUT,
 };
 pub use connection_event::ConnectionEvent;
-pub use consumer::{ConsumerBuilder, InitialPosition, SubscriptionType};
+pub use consumer::{ConsumerBuilder, InitialPosition, PullMode, SubscriptionType};
 pub use error::{Error, Result};
 pub use event::Event;
+pub use handler::{Handler, HandlerReport};
+pub use merge::MergedStream;
 pub use message_id::MessageId;
 pub use producer::{
     CompressionType, HashingScheme, Message, Producer, ProducerBuilder, ProducerSink, Receipt,
@@ -116,3 +126,6 @@ pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPol
 pub use stream::EventStream;
 pub use tls::TlsRoots;
 pub use topic::{Domain, Topic};
+
+#[cfg(feature = "eightbyeight")]
+pub use eightbyeight::EightByEightEvent;

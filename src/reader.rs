@@ -195,7 +195,9 @@ impl ReaderBuilder {
             query,
             window: window(self.receiver_queue_size),
             ack_mode: self.ack_mode,
-            topic: Arc::new(self.topic),
+            label: self.topic.to_string().into(),
+            topic: Some(Arc::new(self.topic)),
+            pull: None,
             no_events_timeout: self.no_events_timeout,
             checkpoint: self.checkpoint.map(|c| (c, self.schedule)),
         })

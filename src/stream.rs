@@ -38,7 +38,9 @@ pub struct EventStream {
     ack_mode: AckMode,
     /// The last item handed out, acked when the next is requested (auto).
     to_ack: Option<(u64, Arc<str>)>,
-    topic: Arc<Topic>,
+    topic: Option<Arc<Topic>>,
+    is_reader: bool,
+    pull_mode: bool,
     finished: bool,
     connection_events: broadcast::Sender<ConnectionEvent>,
 }
@@ -48,7 +50,9 @@ impl EventStream {
         queue: Arc<Queue>,
         commands: mpsc::UnboundedSender<Command>,
         ack_mode: AckMode,
-        topic: Arc<Topic>,
+        topic: Option<Arc<Topic>>,
+        is_reader: bool,
+        pull_mode: bool,
         connection_events: broadcast::Sender<ConnectionEvent>,
     ) -> Self {
         EventStream {
@@ -57,6 +61,8 @@ impl EventStream {
             ack_mode,
             to_ack: None,
             topic,
+            is_reader,
+            pull_mode,
             finished: false,
             connection_events,
         }
@@ -81,9 +87,9 @@ impl EventStream {
         connection_event::subscribe(&self.connection_events)
     }
 
-    /// The topic this stream reads.
-    pub fn topic(&self) -> &Topic {
-        &self.topic
+    /// The topic this stream reads (`None` for a multi-topic consumer).
+    pub fn topic(&self) -> Option<&Topic> {
+        self.topic.as_deref()
     }
 
     /// The acknowledgement mode.
@@ -122,6 +128,77 @@ impl EventStream {
             return Ok(()); // the connection is already gone
         }
         done.await.unwrap_or(Ok(()))
+    }
+
+    /// Runs `handler` over the events: see [`Handler`](crate::Handler). In
+    /// short: `Ok` acknowledges, `Err` (or a panic) negatively acknowledges,
+    /// at most `concurrency` handlers run at once.
+    ///
+    /// ```no_run
+    /// # async fn store(_: &pulsar_eventstream::Event) -> Result<(), std::io::Error> { Ok(()) }
+    /// # async fn run(events: pulsar_eventstream::EventStream) -> pulsar_eventstream::Result<()> {
+    /// events.run(16, |event| async move { store(&event).await }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn run<F, Fut, E>(
+        self,
+        concurrency: usize,
+        handler: F,
+    ) -> Result<crate::HandlerReport>
+    where
+        F: Fn(Event) -> Fut + Send + Sync,
+        Fut: std::future::Future<Output = std::result::Result<(), E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        self.handler(handler).concurrency(concurrency).run().await
+    }
+
+    /// A [`Handler`](crate::Handler) over this stream, to configure
+    /// (concurrency, per-key order, stop signal) and run.
+    pub fn handler<F, Fut, E>(self, handler: F) -> crate::Handler<F>
+    where
+        F: Fn(Event) -> Fut + Send + Sync,
+        Fut: std::future::Future<Output = std::result::Result<(), E>> + Send + 'static,
+        E: std::fmt::Display + Send + 'static,
+    {
+        crate::Handler::new(self, handler)
+    }
+
+    /// From now on the caller acknowledges (the handler API).
+    pub(crate) fn take_over_acks(&mut self) {
+        self.send_auto_ack();
+        if self.ack_mode == AckMode::Auto {
+            self.ack_mode = AckMode::Manual;
+        }
+    }
+
+    /// Pull mode: lets the server send `permits` more messages. Permits add
+    /// up, and survive reconnects.
+    pub fn permit(&self, permits: u32) -> Result<()> {
+        if !self.pull_mode {
+            return Err(Error::Unsupported("permits outside pull mode"));
+        }
+        if permits == 0 {
+            return Ok(());
+        }
+        self.commands
+            .send(Command::Permit(permits))
+            .map_err(|_| Error::StreamClosed)
+    }
+
+    /// Deletes this consumer's subscription on the broker, then closes the
+    /// stream. Fails with [`Error::UnsubscribeFailed`] when the broker refuses
+    /// (other consumers still attached).
+    pub async fn unsubscribe(mut self) -> Result<()> {
+        if self.is_reader {
+            return Err(Error::Unsupported("unsubscribe on a reader"));
+        }
+        self.send_auto_ack();
+        let (reply, done) = oneshot::channel();
+        self.commands
+            .send(Command::Unsubscribe(reply))
+            .map_err(|_| Error::StreamClosed)?;
+        done.await.map_err(|_| Error::StreamClosed)?
     }
 
     fn send_auto_ack(&mut self) {
@@ -176,7 +253,7 @@ impl Drop for EventStream {
 impl std::fmt::Debug for EventStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventStream")
-            .field("topic", &self.topic.to_string())
+            .field("topic", &self.topic.as_deref().map(Topic::to_string))
             .field("ack_mode", &self.ack_mode)
             .finish_non_exhaustive()
     }

@@ -96,6 +96,21 @@ pub(crate) fn end_of_topic_frame() -> String {
     command(Some("isEndOfTopic"), None)
 }
 
+/// `{"type":"permit","permitMessages":N}` (pull mode).
+pub(crate) fn permit_frame(permits: u32) -> String {
+    let cmd = OutCommand {
+        kind: Some("permit"),
+        message_id: None,
+        permit_messages: Some(permits),
+    };
+    serde_json::to_string(&cmd).unwrap_or_else(|_| "{}".to_string())
+}
+
+/// `{"type":"unsubscribe"}`.
+pub(crate) fn unsubscribe_frame() -> String {
+    command(Some("unsubscribe"), None)
+}
+
 fn command(kind: Option<&'static str>, message_id: Option<&str>) -> String {
     let cmd = OutCommand {
         kind,
@@ -118,6 +133,8 @@ mod tests {
             r#"{"type":"negativeAcknowledge","messageId":"CAM+/w=="}"#
         );
         assert_eq!(end_of_topic_frame(), r#"{"type":"isEndOfTopic"}"#);
+        assert_eq!(permit_frame(7), r#"{"type":"permit","permitMessages":7}"#);
+        assert_eq!(unsubscribe_frame(), r#"{"type":"unsubscribe"}"#);
         assert_eq!(ack_frame("a\"b"), r#"{"messageId":"a\"b"}"#);
     }
 

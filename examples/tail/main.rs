@@ -6,12 +6,15 @@
 //! cargo run --example tail -- --demo
 //! cargo run --example tail -- --service-url wss://pulsar-ws-euw2.8x8.com \
 //!     --topic persistent://TENANT/event-v1/all --position earliest | jq .
+//! cargo run --example tail -- --region uk3 --tenant TENANT --event-type InteractionCreated
+//! cargo run --example tail -- --demo --format typed
 //! ```
 //!
 //! Exit codes: 0 done (count reached, end of stream, Ctrl-C), 1 fatal
 //! error, 2 bad arguments. Diagnostics go to stderr, events to stdout.
 
 mod demo;
+mod eightbyeight;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -28,11 +31,11 @@ use pulsar_eventstream::{Client, Event, EventStream, MessageId, Position, Topic}
 )]
 struct Args {
     /// Service URL, e.g. wss://pulsar-ws-euw2.8x8.com or ws://127.0.0.1:8080
-    #[arg(long, env = "PULSAR_SERVICE_URL", required_unless_present = "demo")]
+    #[arg(long, env = "PULSAR_SERVICE_URL", required_unless_present_any = ["demo", "region", "cluster", "tenant"])]
     service_url: Option<String>,
 
     /// Topic, e.g. persistent://TENANT/event-v1/all
-    #[arg(long, env = "PULSAR_TOPIC", required_unless_present = "demo")]
+    #[arg(long, env = "PULSAR_TOPIC", required_unless_present_any = ["demo", "tenant"])]
     topic: Option<String>,
 
     /// Where to start: earliest, latest, or a message id (starts right after it)
@@ -47,7 +50,8 @@ struct Args {
     #[arg(long)]
     count: Option<u64>,
 
-    /// payload: the decoded payload, one per line; json: the whole event as one JSON line
+    /// payload: the decoded payload, one per line; json: the whole event as one JSON line;
+    /// typed: one summary line per event from its typed 8x8 view
     #[arg(long, value_enum, default_value_t = Format::Payload)]
     format: Format,
 
@@ -62,12 +66,16 @@ struct Args {
     /// Run against an in-process mock filled with realistic 8x8 events
     #[arg(long)]
     demo: bool,
+
+    #[command(flatten)]
+    eightbyeight: eightbyeight::Flags,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     Payload,
     Json,
+    Typed,
 }
 
 #[tokio::main]
@@ -108,6 +116,10 @@ async fn run(mut args: Args) -> Result<(), String> {
     } else {
         position
     };
+    if !args.demo {
+        args.eightbyeight
+            .apply(&mut args.service_url, &mut args.topic)?;
+    }
     let service_url = args
         .service_url
         .clone()
@@ -166,6 +178,7 @@ async fn print_events(mut stream: EventStream, args: &Args) -> Result<(), String
                 let line = match args.format {
                     Format::Payload => String::from_utf8_lossy(event.payload()).into_owned(),
                     Format::Json => event_json(&event).to_string(),
+                    Format::Typed => eightbyeight::typed_line(&event),
                 };
                 let mut out = stdout.lock();
                 if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {

@@ -19,6 +19,7 @@ use super::{map_ws_error, Command, Delivery, Queue, StreamSpec};
 use crate::ack::{AckHandle, AckMode};
 use crate::checkpoint::AckFloor;
 use crate::connection_event::{ConnectionEvent, ConnectionEvents};
+use crate::consumer::PullMode;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
@@ -64,6 +65,8 @@ pub(crate) struct Actor {
     connections: u64,
     /// Readers with a checkpoint: what is safe to save.
     floor: Option<AckFloor>,
+    /// Pull mode: permits granted and not yet used by a message.
+    credit: u64,
 }
 
 impl Actor {
@@ -96,6 +99,7 @@ impl Actor {
             connection_events,
             connections: 0,
             floor,
+            credit: 0,
         }
     }
 
@@ -119,7 +123,7 @@ impl Actor {
                 SessionEnd::Finished => return None,
                 SessionEnd::Lost(error) => error,
             };
-            tracing::warn!(topic = %self.spec.topic, %error, "connection lost");
+            tracing::warn!(topic = %self.spec.label, %error, "connection lost");
             self.connection_events.emit(ConnectionEvent::Disconnected {
                 error: error.clone(),
             });
@@ -139,14 +143,14 @@ impl Actor {
             ws = loop {
                 attempt = attempt.saturating_add(1);
                 let Some(delay) = self.spec.policy.next_delay(attempt, &error) else {
-                    tracing::warn!(topic = %self.spec.topic, %error, attempt, "giving up");
+                    tracing::warn!(topic = %self.spec.label, %error, attempt, "giving up");
                     self.save_checkpoint(true).await;
                     self.connection_events.emit(ConnectionEvent::GaveUp {
                         error: error.clone(),
                     });
                     return Some(error);
                 };
-                tracing::info!(topic = %self.spec.topic, attempt, ?delay, cause = %error, "reconnecting");
+                tracing::info!(topic = %self.spec.label, attempt, ?delay, cause = %error, "reconnecting");
                 self.connection_events
                     .emit(ConnectionEvent::Reconnecting { attempt, delay });
                 if !self.wait(delay, &error).await {
@@ -161,7 +165,7 @@ impl Actor {
                     Err(e) => error = e,
                 }
             };
-            tracing::info!(topic = %self.spec.topic, "reconnected");
+            tracing::info!(topic = %self.spec.label, "reconnected");
         }
     }
 
@@ -186,6 +190,13 @@ impl Actor {
                     Some(Command::EndOfTopic(reply)) => {
                         let _ = reply.send(Err(error.clone()));
                     }
+                    Some(Command::Unsubscribe(reply)) => {
+                        let _ = reply.send(Err(error.clone()));
+                    }
+                    Some(Command::Permit(permits)) => {
+                        // Re-granted on the next connection.
+                        self.credit = self.credit.saturating_add(u64::from(permits));
+                    }
                     Some(ack) => {
                         if !self.is_reader() {
                             self.deferred.push(ack);
@@ -209,6 +220,20 @@ impl Actor {
         self.unflushed = 0;
         for cmd in std::mem::take(&mut self.deferred) {
             if let Err(e) = self.command(ws, cmd).await {
+                return SessionEnd::Lost(e);
+            }
+        }
+        // A new connection starts without permits on the server's side.
+        let regrant = match self.spec.pull {
+            Some(PullMode::Manual) => std::mem::take(&mut self.credit),
+            Some(PullMode::Automatic) => {
+                self.credit = 0;
+                0
+            }
+            None => 0,
+        };
+        if regrant > 0 {
+            if let Err(e) = self.grant(ws, regrant).await {
                 return SessionEnd::Lost(e);
             }
         }
@@ -243,6 +268,9 @@ impl Actor {
                     Err(delivery) => self.pending = Some(delivery),
                 }
             }
+            if let Err(e) = self.top_up(ws).await {
+                return SessionEnd::Lost(e);
+            }
             let has_pending = self.pending.is_some();
             let must_flush = self.unflushed > 0;
             if has_pending {
@@ -256,6 +284,9 @@ impl Actor {
                     let Some(cmd) = cmd else { return self.finish(ws, None).await };
                     if let Command::Close(reply) = cmd {
                         return self.finish(ws, Some(reply)).await;
+                    }
+                    if let Command::Unsubscribe(reply) = cmd {
+                        return self.unsubscribe(ws, reply).await;
                     }
                     if let Err(e) = self.command(ws, cmd).await {
                         return SessionEnd::Lost(e);
@@ -327,12 +358,104 @@ impl Actor {
                 self.unflushed += MAX_UNFLUSHED; // answer promptly
                 wire::end_of_topic_frame()
             }
+            Command::Permit(permits) => {
+                return self.grant(ws, u64::from(permits)).await;
+            }
+            Command::Unsubscribe(reply) => {
+                let _ = reply.send(Err(Error::Unsupported("unsubscribe while closing")));
+                return Ok(());
+            }
             Command::Close(reply) => {
                 let _ = reply.send(Ok(()));
                 return Ok(());
             }
         };
         self.write(ws, frame).await
+    }
+
+    /// Grants the server `permits` more messages (pull mode), flushed now.
+    async fn grant(&mut self, ws: &mut Ws, permits: u64) -> Result<()> {
+        let mut left = permits;
+        while left > 0 {
+            let chunk = u32::try_from(left).unwrap_or(u32::MAX);
+            self.write(ws, wire::permit_frame(chunk)).await?;
+            self.credit = self.credit.saturating_add(u64::from(chunk));
+            left -= u64::from(chunk);
+        }
+        ws.flush().await.map_err(map_ws_error)?;
+        self.unflushed = 0;
+        Ok(())
+    }
+
+    /// Automatic pull mode: keeps permits plus queued events at the window,
+    /// granting in batches of a quarter window (or whenever none are left).
+    async fn top_up(&mut self, ws: &mut Ws) -> Result<()> {
+        if self.spec.pull != Some(PullMode::Automatic) {
+            return Ok(());
+        }
+        let window = self.spec.window as u64;
+        let queued = self.queue.len() as u64 + u64::from(self.pending.is_some());
+        let room = window.saturating_sub(queued + self.credit);
+        let batch = (window / 4).max(1);
+        if room >= batch || (room > 0 && self.credit == 0) {
+            self.grant(ws, room).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the subscription, then closes. The server answers nothing;
+    /// when it refuses, it drops the connection (as a "JSON error"), so the
+    /// echo of our Close 1000 is the proof of success (`protocol.md` §5.1).
+    async fn unsubscribe(&mut self, ws: &mut Ws, reply: oneshot::Sender<Result<()>>) -> SessionEnd {
+        let timeout = self.spec.client.inner.close_timeout;
+        let result = tokio::time::timeout(timeout, async {
+            while let Ok(cmd) = self.commands.try_recv() {
+                match cmd {
+                    Command::Ack { .. } | Command::Nack { .. } => self.command(ws, cmd).await?,
+                    Command::EndOfTopic(other) => {
+                        let _ = other.send(Err(Error::StreamClosed));
+                    }
+                    Command::Unsubscribe(other) | Command::Close(other) => {
+                        let _ = other.send(Err(Error::StreamClosed));
+                    }
+                    Command::Permit(_) => {}
+                }
+            }
+            self.write(ws, wire::unsubscribe_frame()).await?;
+            let close = CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            };
+            ws.send(Message::Close(Some(close)))
+                .await
+                .map_err(map_ws_error)?;
+            while let Some(msg) = ws.next().await {
+                match msg {
+                    Ok(Message::Close(_)) => return Ok(()),
+                    Ok(_) => continue,
+                    Err(e) => return Err(map_ws_error(e)),
+                }
+            }
+            Err(Error::Closed {
+                code: 1006,
+                reason: "connection dropped without a close frame".into(),
+            })
+        })
+        .await;
+        let result = match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::UnsubscribeFailed(format!(
+                "the server dropped the connection ({e}); are other consumers still attached?"
+            ))),
+            Err(_) => Err(Error::UnsubscribeFailed(
+                "no answer from the server in time".into(),
+            )),
+        };
+        if result.is_ok() {
+            tracing::info!(topic = %self.spec.label, "unsubscribed");
+        }
+        let _ = reply.send(result);
+        SessionEnd::Finished
     }
 
     /// Queues a text frame; flushes when enough have piled up.
@@ -463,6 +586,7 @@ impl Actor {
         };
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.credit = self.credit.saturating_sub(1);
         let on_receive = self.spec.ack_mode == AckMode::OnReceive;
         if on_receive {
             self.remember_ack(&wire_id);
@@ -481,7 +605,7 @@ impl Actor {
             event_time: frame.event_time.map(|t| t.into_owned()),
             key: frame.key.map(|k| k.into_owned()),
             redelivery_count: frame.redelivery_count.unwrap_or(0),
-            topic: Some(self.spec.topic.clone()),
+            topic: self.spec.topic.clone(),
             ack: AckHandle {
                 seq,
                 wire_id,
@@ -506,7 +630,7 @@ impl Actor {
     /// A message frame that cannot become an event: the application gets one
     /// error item, and the server is answered so that nothing stalls.
     async fn undecodable(&mut self, ws: &mut Ws, error: Error, id: Option<Arc<str>>) -> Result<()> {
-        tracing::debug!(topic = %self.spec.topic, %error, "undecodable frame");
+        tracing::debug!(topic = %self.spec.label, %error, "undecodable frame");
         let Some(id) = id else {
             if self.is_reader() {
                 self.write(ws, "{}".to_string()).await?;
@@ -583,6 +707,9 @@ impl Actor {
                     Command::Close(other) => {
                         let _ = other.send(Ok(()));
                     }
+                    Command::Unsubscribe(other) => {
+                        let _ = other.send(Err(Error::StreamClosed));
+                    }
                     cmd => self.command(ws, cmd).await?,
                 }
             }
@@ -607,7 +734,7 @@ impl Actor {
             Ok(r) => r,
             Err(_) => Ok(()), // the server did not answer in time; we are done anyway
         };
-        tracing::debug!(topic = %self.spec.topic, "closed");
+        tracing::debug!(topic = %self.spec.label, "closed");
         if let Some(reply) = reply {
             let _ = reply.send(result);
         }
@@ -628,10 +755,10 @@ impl Actor {
         match checkpoint.save(&id).await {
             Ok(()) => {
                 floor.saved();
-                tracing::debug!(topic = %self.spec.topic, %id, "checkpoint saved");
+                tracing::debug!(topic = %self.spec.label, %id, "checkpoint saved");
             }
             Err(error) => {
-                tracing::warn!(topic = %self.spec.topic, %error, "checkpoint not saved");
+                tracing::warn!(topic = %self.spec.label, %error, "checkpoint not saved");
                 self.deliver_error(error, None, None);
             }
         }

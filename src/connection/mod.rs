@@ -18,6 +18,7 @@ use crate::ack::AckMode;
 use crate::checkpoint::{Checkpoint, SaveSchedule};
 use crate::client::Client;
 use crate::connection_event::ConnectionEvents;
+use crate::consumer::PullMode;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
@@ -55,7 +56,13 @@ pub(crate) struct StreamSpec {
     /// The server's in-flight limit, `min(receiverQueueSize, 1000)`.
     pub window: usize,
     pub ack_mode: AckMode,
-    pub topic: Arc<Topic>,
+    /// The topic events are tagged with (`None` when the endpoint does not
+    /// say, as the multi-topic one).
+    pub topic: Option<Arc<Topic>>,
+    /// What to call the stream in logs: its topic(s).
+    pub label: Arc<str>,
+    /// Consumers only: flow control by permits (`pullMode=true`).
+    pub pull: Option<PullMode>,
     pub policy: Arc<dyn ReconnectPolicy>,
     /// Reconnect when no event arrives for this long (off when `None`).
     pub no_events_timeout: Option<Duration>,
@@ -68,6 +75,8 @@ pub(crate) enum Command {
     Ack { seq: u64, id: Arc<str> },
     Nack { seq: u64, id: Arc<str> },
     EndOfTopic(oneshot::Sender<Result<bool>>),
+    Permit(u32),
+    Unsubscribe(oneshot::Sender<Result<()>>),
     Close(oneshot::Sender<Result<()>>),
 }
 
@@ -96,7 +105,7 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
         (&mut spec.kind, &spec.checkpoint)
     {
         if let Some(saved) = checkpoint.load().await? {
-            tracing::debug!(topic = %spec.topic, id = %saved, "resuming from checkpoint");
+            tracing::debug!(topic = %spec.label, id = %saved, "resuming from checkpoint");
             *start = Position::MessageId(saved);
         }
     }
@@ -107,15 +116,20 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
     // window never fills the queue, so the actor keeps reading (and
     // answering pings) however slow the application is.
     let queue = Arc::new(Queue::new(spec.window.max(1) + CHANNEL_SLACK));
+    if spec.pull == Some(PullMode::Automatic) {
+        queue.notify_every_take();
+    }
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
     let stream = EventStream::new(
         queue.clone(),
         commands_tx.clone(),
         spec.ack_mode,
         spec.topic.clone(),
+        spec.kind.is_reader(),
+        spec.pull.is_some(),
         connection_events.sender(),
     );
-    tracing::debug!(topic = %spec.topic, "connected");
+    tracing::debug!(topic = %spec.label, "connected");
     let actor = actor::Actor::new(spec, queue, commands_rx, commands_tx, connection_events);
     tokio::spawn(actor.run(ws));
     Ok(stream)

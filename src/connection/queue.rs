@@ -30,6 +30,8 @@ struct State {
     actor_done: bool,
     /// The stream was dropped or closed.
     receiver_gone: bool,
+    /// Wake the actor on every take (pull mode grants permits as room frees).
+    notify_every_take: bool,
 }
 
 impl Queue {
@@ -41,6 +43,7 @@ impl Queue {
                 last_delivered: None,
                 actor_done: false,
                 receiver_gone: false,
+                notify_every_take: false,
             }),
             actor: Notify::new(),
             capacity,
@@ -84,6 +87,16 @@ impl Queue {
         }
     }
 
+    /// Wakes the actor on every take, not only when the queue was full.
+    pub(crate) fn notify_every_take(&self) {
+        self.lock().notify_every_take = true;
+    }
+
+    /// How many items wait for the application.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+
     pub(crate) fn receiver_gone(&self) -> bool {
         self.lock().receiver_gone
     }
@@ -119,8 +132,9 @@ impl Queue {
                     state.last_delivered = Some(id.clone());
                 }
                 let was_full = state.items.len() + 1 >= self.capacity;
+                let notify = was_full || state.notify_every_take;
                 drop(state);
-                if was_full {
+                if notify {
                     self.actor.notify_one();
                 }
                 Poll::Ready(Some(item))
