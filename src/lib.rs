@@ -92,6 +92,7 @@ mod event;
 mod handler;
 mod merge;
 mod message_id;
+mod producer;
 mod reader;
 mod reconnect;
 mod stats;
@@ -120,6 +121,10 @@ pub use event::Event;
 pub use handler::{Handler, HandlerReport};
 pub use merge::MergedStream;
 pub use message_id::MessageId;
+pub use producer::{
+    CompressionType, HashingScheme, Message, Producer, ProducerBuilder, ProducerSink, Receipt,
+    RoutingMode, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_IN_FLIGHT,
+};
 pub use reader::{Position, ReaderBuilder};
 pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPolicy};
 pub use stats::StreamStats;

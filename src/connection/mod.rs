@@ -4,7 +4,7 @@
 //! pings on a timer, and reconnects under the reconnect policy.
 
 mod actor;
-mod dial;
+pub(crate) mod dial;
 mod queue;
 
 use std::sync::Arc;
