@@ -127,7 +127,7 @@ pub use producer::{
 };
 pub use reader::{Position, ReaderBuilder};
 pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPolicy};
-pub use stats::StreamStats;
+pub use stats::{ProducerStats, StreamStats};
 pub use stream::EventStream;
 pub use tls::TlsRoots;
 pub use topic::{Domain, Topic};

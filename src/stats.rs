@@ -208,3 +208,68 @@ mod exported {
         }
     }
 }
+
+/// A snapshot of one producer's counters since it was created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProducerStats {
+    /// Message frames written, re-sends after a reconnect included.
+    pub frames_sent: u64,
+    /// Messages the server confirmed.
+    pub receipts: u64,
+    /// Messages the server refused (`send-error:*`).
+    pub send_errors: u64,
+}
+
+/// A producer's live counters.
+pub(crate) struct ProducerInstruments {
+    frames_sent: AtomicU64,
+    receipts: AtomicU64,
+    send_errors: AtomicU64,
+    #[cfg(feature = "metrics")]
+    exported: [metrics::Counter; 3],
+}
+
+impl ProducerInstruments {
+    #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+    pub(crate) fn new(topic: &str) -> Self {
+        #[cfg(feature = "metrics")]
+        let t = topic.to_string();
+        ProducerInstruments {
+            frames_sent: AtomicU64::new(0),
+            receipts: AtomicU64::new(0),
+            send_errors: AtomicU64::new(0),
+            #[cfg(feature = "metrics")]
+            exported: [
+                metrics::counter!("pulsar_eventstream_producer_sends_total", "topic" => t.clone()),
+                metrics::counter!("pulsar_eventstream_producer_receipts_total", "topic" => t.clone()),
+                metrics::counter!("pulsar_eventstream_producer_send_errors_total", "topic" => t),
+            ],
+        }
+    }
+
+    pub(crate) fn sent(&self) {
+        self.frames_sent.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics")]
+        self.exported[0].increment(1);
+    }
+
+    pub(crate) fn receipt(&self, ok: bool) {
+        let (counter, _index) = if ok {
+            (&self.receipts, 1)
+        } else {
+            (&self.send_errors, 2)
+        };
+        counter.fetch_add(1, Relaxed);
+        #[cfg(feature = "metrics")]
+        self.exported[_index].increment(1);
+    }
+
+    pub(crate) fn snapshot(&self) -> ProducerStats {
+        ProducerStats {
+            frames_sent: self.frames_sent.load(Relaxed),
+            receipts: self.receipts.load(Relaxed),
+            send_errors: self.send_errors.load(Relaxed),
+        }
+    }
+}

@@ -185,3 +185,26 @@ async fn a_trace_of_a_reconnecting_session_holds_no_secret() {
     assert!(!text.contains(KEY), "API key leaked:\n{text}");
     assert!(!text.contains(TOKEN), "token leaked:\n{text}");
 }
+
+#[tokio::test]
+async fn producer_counters_count_sends_receipts_and_errors() {
+    let (mock, client) = setup().await;
+    let (name, topic) = topic("producer-stats");
+    let producer = client.producer(topic).create().await.unwrap();
+    mock.fail_next_sends(8, "broker busy", 2);
+    let mut refused = 0;
+    for i in 0..10 {
+        let message = pulsar_eventstream::Message::text(format!("m{i}"));
+        if producer.send(message).await.is_err() {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 2);
+    let stats = producer.stats();
+    assert_eq!(
+        (stats.frames_sent, stats.receipts, stats.send_errors),
+        (10, 8, 2)
+    );
+    assert_eq!(mock.message_ids(&name).len(), 8);
+    producer.close().await.unwrap();
+}

@@ -82,6 +82,7 @@ pub(crate) async fn open(spec: ProducerSpec) -> Result<Producer> {
         max_in_flight: spec.max_in_flight,
         max_frame_size: spec.max_frame_size,
         topic: spec.topic.clone(),
+        instruments: crate::stats::ProducerInstruments::new(&spec.topic.to_string()),
     });
     tracing::debug!(topic = %spec.topic, "producer connected");
     let actor = Actor {
@@ -281,6 +282,7 @@ impl Actor {
 
     /// Queues a text frame; flushes when enough have piled up.
     async fn write(&mut self, ws: &mut Ws, frame: Utf8Bytes) -> Result<()> {
+        self.shared.instruments.sent();
         ws.feed(WsMessage::Text(frame))
             .await
             .map_err(map_ws_error)?;
@@ -344,6 +346,7 @@ impl Actor {
         if let Err(error) = &ack.outcome {
             tracing::debug!(topic = %self.spec.topic, %error, "send refused");
         }
+        self.shared.instruments.receipt(ack.outcome.is_ok());
         let _ = pending.reply.send(ack.outcome);
         self.wake_flushers();
     }

@@ -40,6 +40,7 @@ pub(crate) struct Shared {
     max_frame_size: usize,
     topic: Arc<Topic>,
     connection_events: broadcast::Sender<ConnectionEvent>,
+    instruments: crate::stats::ProducerInstruments,
 }
 
 impl Shared {
@@ -254,6 +255,12 @@ impl Producer {
     /// The topic this producer publishes to.
     pub fn topic(&self) -> &Topic {
         &self.shared.topic
+    }
+
+    /// A snapshot of this producer's counters (also exported with the
+    /// `metrics` feature).
+    pub fn stats(&self) -> crate::ProducerStats {
+        self.shared.instruments.snapshot()
     }
 
     /// How many messages are handed to the connection and not yet
