@@ -31,7 +31,6 @@ struct Shared {
     live: Mutex<HashMap<u64, AbortHandle>>,
     heads: Mutex<Vec<String>>,
     accepted: AtomicU64,
-    cuts: AtomicU64,
 }
 
 /// A running relay; stops (and drops every connection) when dropped.
@@ -79,7 +78,6 @@ impl Relay {
         for handle in &live {
             handle.abort();
         }
-        self.shared.cuts.fetch_add(1, Ordering::Relaxed);
         live.len()
     }
 
