@@ -617,6 +617,47 @@ async fn the_v3_multi_topic_consumer_receives_from_both_topics() {
 }
 
 #[tokio::test]
+async fn the_v3_pattern_consumer_receives_from_every_matching_topic() {
+    let b = broker();
+    // A prefix of our own, so that the pattern matches only this test's topics.
+    let prefix = b.unique_topic("consumer-pattern");
+    let t1 = format!("{prefix}-one");
+    let t2 = format!("{prefix}-two");
+    let ids1 = produce_texts(&b, &t1, numbered("one-", 0..20)).await;
+    let ids2 = produce_texts(&b, &t2, numbered("two-", 0..20)).await;
+    let mut events = client(&b)
+        .pattern_consumer(format!("{prefix}-.*"), "pattern")
+        .initial_position(InitialPosition::Earliest)
+        .subscribe()
+        .await
+        .expect("pattern consumer subscribes");
+    let mut seen: HashMap<String, Vec<(String, MessageId)>> = HashMap::new();
+    for _ in 0..40 {
+        let event = next_event(&mut events, "pattern consumer").await;
+        let name = text(&event);
+        let topic = name.split('-').next().unwrap().to_string();
+        seen.entry(topic)
+            .or_default()
+            .push((name, event.message_id().clone()));
+    }
+    let expect = |prefix: &str, ids: &[String]| -> Vec<(String, MessageId)> {
+        ids.iter()
+            .enumerate()
+            .map(|(i, w)| (format!("{prefix}{i}"), id(w)))
+            .collect()
+    };
+    assert_eq!(seen["one"], expect("one-", &ids1));
+    assert_eq!(seen["two"], expect("two-", &ids2));
+    events.close().await.expect("close");
+    for t in [&t1, &t2] {
+        assert_eq!(
+            b.wait_for_backlog(t, "pattern", 0, BACKLOG_WAIT).await,
+            Some(0)
+        );
+    }
+}
+
+#[tokio::test]
 async fn python_published_messages_are_consumed_byte_for_byte() {
     let b = broker();
     let topic = b.unique_topic("consumer-interop");

@@ -285,6 +285,43 @@ async fn a_file_checkpoint_resumes_right_after_the_last_acknowledged_event() {
     let _ = std::fs::remove_file(&path);
 }
 
+#[tokio::test]
+async fn merged_readers_tag_every_event_with_its_topic() {
+    let b = broker();
+    let c = client(&b);
+    let mut streams = Vec::new();
+    let mut expected: Vec<(String, Vec<MessageId>)> = Vec::new();
+    for name in ["merge-a", "merge-b", "merge-c"] {
+        let topic = b.unique_topic(name);
+        let ids = produce_texts(&b, &topic, numbered("m-", 0..30)).await;
+        expected.push((topic.clone(), ids.iter().map(|w| id(w)).collect()));
+        streams.push(
+            c.reader(events::topic(&topic))
+                .position(Position::Earliest)
+                .subscribe()
+                .await
+                .expect("reader subscribes"),
+        );
+    }
+    let mut merged = pulsar_eventstream::EventStream::merge(streams);
+    let mut seen: HashMap<String, Vec<MessageId>> = HashMap::new();
+    for _ in 0..90 {
+        let event = next_event(&mut merged, "merged readers").await;
+        let topic = event.topic().expect("tagged with its topic").to_string();
+        let list = seen.entry(topic).or_default();
+        assert_eq!(
+            text(&event),
+            format!("m-{}", list.len()),
+            "each topic in order"
+        );
+        list.push(event.message_id().clone());
+    }
+    for (topic, ids) in &expected {
+        assert_eq!(&seen[topic], ids, "{topic}");
+    }
+    merged.close().await.expect("close");
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
