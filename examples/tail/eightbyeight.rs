@@ -16,11 +16,11 @@ use pulsar_eventstream::{Event, Topic};
 #[command(next_help_heading = "8x8 Event Streaming")]
 pub struct Flags {
     /// 8x8 region: uk3, us1 or us2 (derives --service-url)
-    #[arg(long, conflicts_with = "cluster")]
+    #[arg(long, env = "PULSAR_REGION", conflicts_with = "cluster")]
     pub region: Option<Region>,
 
     /// Contact Center cluster, e.g. NA7 or vcc-na7.8x8.com (derives --service-url)
-    #[arg(long)]
+    #[arg(long, env = "PULSAR_CLUSTER")]
     pub cluster: Option<String>,
 
     /// Contact Center tenant name (derives --topic)
@@ -28,15 +28,15 @@ pub struct Flags {
     pub tenant: Option<String>,
 
     /// Namespace of the tenant-wide topics (--agent topics use agent-v1)
-    #[arg(long, default_value = "event-v1")]
+    #[arg(long, env = "PULSAR_NAMESPACE", default_value = "event-v1")]
     pub namespace: String,
 
     /// Only this event type, e.g. InteractionCreated (topic {namespace}/TYPE)
-    #[arg(long, requires = "tenant", conflicts_with = "agent")]
+    #[arg(long, env = "PULSAR_EVENT_TYPE", requires = "tenant", conflicts_with = "agent")]
     pub event_type: Option<String>,
 
     /// Only this agent's events, by short agent id (topic agent-v1/ID)
-    #[arg(long, requires = "tenant")]
+    #[arg(long, env = "PULSAR_AGENT", requires = "tenant")]
     pub agent: Option<String>,
 }
 

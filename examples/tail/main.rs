@@ -35,10 +35,10 @@ use pulsar_eventstream::{
 #[command(
     name = "tail",
     about = "Print the events of a Pulsar WebSocket topic (8x8 Event Streaming or any Pulsar), one per line.",
-    after_help = "Every option can also be set by its environment variable.\n\
+    after_help = "Every option that takes a value can also be set by its environment variable.\n\
 Exit codes: 0 done (count reached, stream ended, Ctrl-C or SIGTERM), 1 fatal error, 2 bad arguments."
 )]
-struct Args {
+pub(crate) struct Args {
     /// Service URL, e.g. wss://pulsar-ws-euw2.8x8.com or ws://127.0.0.1:8080
     #[arg(long, env = "PULSAR_SERVICE_URL", required_unless_present_any = ["demo", "region", "cluster", "tenant"])]
     service_url: Option<String>,

@@ -2,7 +2,7 @@
 
 use pulsar_eventstream::Event;
 
-use crate::eightbyeight;
+use super::eightbyeight;
 
 /// The output formats of `--format`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
