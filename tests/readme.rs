@@ -93,7 +93,10 @@ fn readme_lists_every_example_and_links_only_existing_files() {
         .collect();
     examples.sort();
     for example in &examples {
-        assert!(readme.contains(example.as_str()), "README.md does not list {example}");
+        assert!(
+            readme.contains(example.as_str()),
+            "README.md does not list {example}"
+        );
     }
     // Every relative link target exists (docs/performance.md is written on
     // another branch; remove this exception once it has landed).
@@ -106,7 +109,10 @@ fn readme_lists_every_example_and_links_only_existing_files() {
         if target == "docs/performance.md" && !root.join(target).exists() {
             continue;
         }
-        assert!(root.join(target).exists(), "README.md links to missing {target}");
+        assert!(
+            root.join(target).exists(),
+            "README.md links to missing {target}"
+        );
     }
 }
 
@@ -120,7 +126,11 @@ fn troubleshooting_covers_every_error_variant() {
         .lines()
         .filter_map(|line| line.strip_prefix("    "))
         .filter(|line| line.starts_with(|c: char| c.is_ascii_uppercase()))
-        .map(|line| line.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap())
+        .map(|line| {
+            line.split(|c: char| !c.is_ascii_alphanumeric())
+                .next()
+                .unwrap()
+        })
         .collect();
     assert!(variants.len() > 25, "parsed {variants:?}");
     let guide = read("docs/troubleshooting.md");
@@ -128,5 +138,8 @@ fn troubleshooting_covers_every_error_variant() {
         .iter()
         .filter(|v| !guide.contains(&format!("`Error::{v}`")) && !guide.contains(&format!("`{v}`")))
         .collect();
-    assert!(missing.is_empty(), "docs/troubleshooting.md misses {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/troubleshooting.md misses {missing:?}"
+    );
 }

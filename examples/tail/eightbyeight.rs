@@ -32,7 +32,12 @@ pub struct Flags {
     pub namespace: String,
 
     /// Only this event type, e.g. InteractionCreated (topic {namespace}/TYPE)
-    #[arg(long, env = "PULSAR_EVENT_TYPE", requires = "tenant", conflicts_with = "agent")]
+    #[arg(
+        long,
+        env = "PULSAR_EVENT_TYPE",
+        requires = "tenant",
+        conflicts_with = "agent"
+    )]
     pub event_type: Option<String>,
 
     /// Only this agent's events, by short agent id (topic agent-v1/ID)
