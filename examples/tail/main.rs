@@ -68,7 +68,12 @@ struct Args {
     format: Format,
 
     /// Print only events whose property NAME equals VALUE (repeatable; all must match)
-    #[arg(long = "filter-property", value_name = "NAME=VALUE", env = "PULSAR_FILTER_PROPERTY", value_delimiter = ',')]
+    #[arg(
+        long = "filter-property",
+        value_name = "NAME=VALUE",
+        env = "PULSAR_FILTER_PROPERTY",
+        value_delimiter = ','
+    )]
     filter_property: Vec<PropertyFilter>,
 
     /// Keep the reader's place in FILE: start after the saved id, save it on exit
@@ -76,7 +81,12 @@ struct Args {
     checkpoint: Option<std::path::PathBuf>,
 
     /// Seconds between keepalive pings (0 turns pings off)
-    #[arg(long, env = "PULSAR_PING_INTERVAL", value_name = "SECS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "PULSAR_PING_INTERVAL",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
     ping_interval: u64,
 
     /// 8x8 API key, sent as the X-API-Key header
@@ -93,6 +103,10 @@ struct Args {
 
     #[command(flatten)]
     eightbyeight: eightbyeight::Flags,
+
+    /// Demo only: stop after reading this many events (printed or filtered).
+    #[arg(skip)]
+    demo_events: Option<u64>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -148,7 +162,7 @@ async fn run(mut args: Args) -> Result<(), Failure> {
         if args.position == "latest" {
             args.position = "earliest".into();
         }
-        args.count = args.count.or(Some(demo::EVENT_COUNT as u64));
+        args.demo_events = Some(demo::EVENT_COUNT as u64);
         eprintln!(
             "tail: demo mode: {} events from an in-process MockPulsar",
             demo::EVENT_COUNT
@@ -205,9 +219,8 @@ async fn run(mut args: Args) -> Result<(), Failure> {
     .map_err(|e| {
         let message = format!("cannot subscribe to {topic}: {e}");
         match e {
-            pulsar_eventstream::Error::Config(_) | pulsar_eventstream::Error::InvalidTopic { .. } => {
-                Failure::Usage(message)
-            }
+            pulsar_eventstream::Error::Config(_)
+            | pulsar_eventstream::Error::InvalidTopic { .. } => Failure::Usage(message),
             _ => Failure::Fatal(message),
         }
     })?;
@@ -240,12 +253,13 @@ async fn shutdown_signal() {
 
 async fn print_events(mut stream: EventStream, args: &Args) -> Result<(), String> {
     let mut printed: u64 = 0;
+    let mut read: u64 = 0;
     let mut progress = progress::Progress::new();
     let stdout = std::io::stdout();
     let stop = shutdown_signal();
     tokio::pin!(stop);
     let outcome = loop {
-        if args.count.is_some_and(|n| printed >= n) {
+        if args.count.is_some_and(|n| printed >= n) || args.demo_events.is_some_and(|n| read >= n) {
             break Ok(());
         }
         let item = tokio::select! {
@@ -255,6 +269,7 @@ async fn print_events(mut stream: EventStream, args: &Args) -> Result<(), String
         match item {
             None => break Ok(()),
             Some(Ok(event)) => {
+                read += 1;
                 if !output::matches(&event, &args.filter_property) {
                     continue; // acked all the same when the next is asked for
                 }

@@ -31,7 +31,12 @@ pub fn render(event: &Event, format: Format) -> String {
 pub fn event_json(event: &Event) -> serde_json::Value {
     let payload = serde_json::from_slice::<serde_json::Value>(event.payload())
         .ok()
-        .or_else(|| event.text().ok().map(|t| serde_json::Value::String(t.into())));
+        .or_else(|| {
+            event
+                .text()
+                .ok()
+                .map(|t| serde_json::Value::String(t.into()))
+        });
     serde_json::json!({
         "topic": event.topic().map(|t| t.to_string()),
         "messageId": event.message_id().as_str(),

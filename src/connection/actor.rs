@@ -1,7 +1,7 @@
 //! The task that owns one stream's socket: reads, delivers, acks, pings and
 //! reconnects.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +50,10 @@ pub(crate) struct Actor {
     session_first_seq: u64,
     /// Delivered on this connection and not yet acked: dedups double acks.
     outstanding: HashSet<u64>,
+    /// Consumers: ids handed out on this connection and not yet acked, with
+    /// how many more copies the server sent meanwhile (a topic unload makes
+    /// the proxy re-send unacked messages on the same session).
+    in_hand: HashMap<Arc<str>, u32>,
     /// A delivery waiting for room in the channel; reading pauses meanwhile
     /// (only a server that ignores its window gets here).
     pending: Option<Delivery>,
@@ -92,6 +96,7 @@ impl Actor {
             next_seq: 0,
             session_first_seq: 0,
             outstanding: HashSet::new(),
+            in_hand: HashMap::new(),
             pending: None,
             pending_ack: None,
             end_of_topic_waiters: VecDeque::new(),
@@ -229,6 +234,7 @@ impl Actor {
             floor.reset_connection();
         }
         self.outstanding.clear();
+        self.in_hand.clear();
         self.session_first_seq = self.next_seq;
         self.unflushed = 0;
         for cmd in std::mem::take(&mut self.deferred) {
@@ -359,12 +365,19 @@ impl Actor {
                     floor.acked(seq);
                 }
                 self.remember_ack(&id);
+                // One ack per copy the server sent: each counts in its window.
+                for _ in 0..self.in_hand.remove(&id).unwrap_or(0) {
+                    self.write_ack(ws, Some(&id)).await?;
+                }
                 self.instruments.ack_sent();
                 wire::ack_frame(&id)
             }
             Command::Nack { seq, id } => {
                 if !self.outstanding.remove(&seq) && seq >= self.session_first_seq {
                     return Ok(());
+                }
+                for _ in 0..self.in_hand.remove(&id).unwrap_or(0) {
+                    self.write_nack(ws, &id).await?;
                 }
                 self.instruments.nack_sent();
                 wire::nack_frame(&id)
@@ -607,6 +620,15 @@ impl Actor {
             // ack was lost with a connection): ack again, do not deliver.
             return self.write_ack(ws, Some(&wire_id)).await;
         }
+        let track = !self.is_reader() && self.spec.ack_mode != AckMode::OnReceive;
+        if track {
+            if let Some(copies) = self.in_hand.get_mut(&*wire_id) {
+                // Already handed out on this connection and not acked yet:
+                // the application has it; answer for this copy on its ack.
+                *copies += 1;
+                return Ok(());
+            }
+        }
         let wire_id: Arc<str> = Arc::from(&*wire_id);
         let message_id = match MessageId::from_wire_arc(wire_id.clone()) {
             Ok(id) => id,
@@ -632,6 +654,9 @@ impl Actor {
             self.remember_ack(&wire_id);
         } else {
             self.outstanding.insert(seq);
+        }
+        if track {
+            self.in_hand.insert(wire_id.clone(), 0);
         }
         if let Some(floor) = &mut self.floor {
             floor.delivered(seq, message_id.clone(), on_receive);
