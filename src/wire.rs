@@ -3,9 +3,15 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::message_id::MessageId;
 
 /// Standard alphabet; encodes with padding, decodes with or without it.
 pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -51,7 +57,7 @@ pub(crate) enum Inbound<'a> {
 
 /// Classifies a frame the way the 8x8 example clients do: `endOfTopic` or a
 /// non-empty `type` without a message id is control, never an event.
-pub(crate) fn classify(frame: InFrame<'_>) -> Result<Inbound<'_>, crate::Error> {
+pub(crate) fn classify(frame: InFrame<'_>) -> Result<Inbound<'_>, Error> {
     if let Some(end) = frame.end_of_topic {
         return Ok(Inbound::EndOfTopic(end));
     }
@@ -59,15 +65,86 @@ pub(crate) fn classify(frame: InFrame<'_>) -> Result<Inbound<'_>, crate::Error> 
     match (&frame.message_id, &frame.payload) {
         (Some(_), Some(_)) => Ok(Inbound::Message(frame)),
         (None, _) if has_type => Ok(Inbound::Control),
-        (None, _) => Err(crate::Error::MissingField {
+        (None, _) => Err(Error::MissingField {
             field: "messageId",
             message_id: None,
         }),
-        (Some(id), None) => Err(crate::Error::MissingField {
+        (Some(id), None) => Err(Error::MissingField {
             field: "payload",
             message_id: Some(id.to_string()),
         }),
     }
+}
+
+/// A message frame's fields, decoded: all an `Event` holds but its ack
+/// handle and topic.
+pub(crate) struct Decoded {
+    pub wire_id: Arc<str>,
+    pub message_id: MessageId,
+    pub payload: Bytes,
+    pub properties: HashMap<String, String>,
+    pub publish_time: Option<String>,
+    pub event_time: Option<String>,
+    pub key: Option<String>,
+    pub redelivery_count: u32,
+}
+
+/// Why a message frame could not be decoded, and its id when it had a
+/// usable one (so that it can still be acknowledged).
+pub(crate) struct Undecodable {
+    pub error: Error,
+    pub wire_id: Option<Arc<str>>,
+}
+
+/// Parses one text frame, borrowing its strings where JSON escaping allows.
+pub(crate) fn parse(text: &str) -> serde_json::Result<InFrame<'_>> {
+    serde_json::from_str(text)
+}
+
+/// Decodes a frame [`classify`] called a message: the id's protobuf and the
+/// base64 payload.
+pub(crate) fn decode_message(frame: InFrame<'_>) -> Result<Decoded, Undecodable> {
+    let (Some(wire_id), Some(payload)) = (frame.message_id, frame.payload) else {
+        return Err(Undecodable {
+            error: Error::MissingField {
+                field: "messageId",
+                message_id: None,
+            },
+            wire_id: None,
+        });
+    };
+    let wire_id: Arc<str> = Arc::from(&*wire_id);
+    let message_id = match MessageId::from_wire_arc(wire_id.clone()) {
+        Ok(id) => id,
+        Err(error) => {
+            return Err(Undecodable {
+                error,
+                wire_id: Some(wire_id),
+            })
+        }
+    };
+    let payload = match BASE64.decode(payload.as_bytes()) {
+        Ok(bytes) => Bytes::from(bytes),
+        Err(e) => {
+            return Err(Undecodable {
+                error: Error::InvalidPayload {
+                    message_id: wire_id.to_string(),
+                    reason: e.to_string(),
+                },
+                wire_id: Some(wire_id),
+            })
+        }
+    };
+    Ok(Decoded {
+        wire_id,
+        message_id,
+        payload,
+        properties: frame.properties.unwrap_or_default(),
+        publish_time: frame.publish_time.map(Cow::into_owned),
+        event_time: frame.event_time.map(Cow::into_owned),
+        key: frame.key.map(Cow::into_owned),
+        redelivery_count: frame.redelivery_count.unwrap_or(0),
+    })
 }
 
 /// A client command (`protocol.md` §5.1).

@@ -5,7 +5,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +22,7 @@ use crate::consumer::PullMode;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
-use crate::wire::{self, InFrame, Inbound, BASE64};
+use crate::wire::{self, InFrame, Inbound};
 
 /// Acks written but not flushed before the actor flushes anyway, so a busy
 /// read side cannot hold acks back for long.
@@ -524,7 +523,7 @@ impl Actor {
     }
 
     async fn text_frame(&mut self, ws: &mut Ws, text: &str) -> Result<()> {
-        let frame: InFrame<'_> = match serde_json::from_str(text) {
+        let frame = match wire::parse(text) {
             Ok(frame) => frame,
             Err(e) => {
                 if self.is_reader() {
@@ -561,29 +560,30 @@ impl Actor {
     }
 
     async fn message(&mut self, ws: &mut Ws, frame: InFrame<'_>) -> Result<()> {
-        let (Some(wire_id), Some(payload)) = (frame.message_id, frame.payload) else {
-            return Ok(()); // classify() guarantees both
-        };
-        if !self.is_reader() && self.recent_ack_set.contains(&*wire_id) {
-            // A redelivery of an event the application already acked (the
-            // ack was lost with a connection): ack again, do not deliver.
-            return self.write(ws, wire::ack_frame(&wire_id)).await;
-        }
-        let wire_id: Arc<str> = Arc::from(&*wire_id);
-        let message_id = match MessageId::from_wire_arc(wire_id.clone()) {
-            Ok(id) => id,
-            Err(error) => return self.undecodable(ws, error, Some(wire_id)).await,
-        };
-        let payload = match BASE64.decode(payload.as_bytes()) {
-            Ok(bytes) => Bytes::from(bytes),
-            Err(e) => {
-                let error = Error::InvalidPayload {
-                    message_id: wire_id.to_string(),
-                    reason: e.to_string(),
-                };
-                return self.undecodable(ws, error, Some(wire_id)).await;
+        if !self.is_reader() {
+            if let Some(id) = frame.message_id.as_deref() {
+                if self.recent_ack_set.contains(id) {
+                    // A redelivery of an event the application already acked
+                    // (the ack was lost with a connection): ack again, do not
+                    // deliver.
+                    return self.write(ws, wire::ack_frame(id)).await;
+                }
             }
+        }
+        let decoded = match wire::decode_message(frame) {
+            Ok(decoded) => decoded,
+            Err(bad) => return self.undecodable(ws, bad.error, bad.wire_id).await,
         };
+        let wire::Decoded {
+            wire_id,
+            message_id,
+            payload,
+            properties,
+            publish_time,
+            event_time,
+            key,
+            redelivery_count,
+        } = decoded;
         let seq = self.next_seq;
         self.next_seq += 1;
         self.credit = self.credit.saturating_sub(1);
@@ -600,11 +600,11 @@ impl Actor {
         let event = Event {
             message_id: message_id.clone(),
             payload,
-            properties: frame.properties.unwrap_or_default(),
-            publish_time: frame.publish_time.map(|t| t.into_owned()),
-            event_time: frame.event_time.map(|t| t.into_owned()),
-            key: frame.key.map(|k| k.into_owned()),
-            redelivery_count: frame.redelivery_count.unwrap_or(0),
+            properties,
+            publish_time,
+            event_time,
+            key,
+            redelivery_count,
             topic: self.spec.topic.clone(),
             ack: AckHandle {
                 seq,

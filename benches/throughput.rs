@@ -1,0 +1,435 @@
+//! End-to-end throughput: the crate against a hand-written
+//! tokio-tungstenite + serde_json + base64 loop doing the same work, in one
+//! run, alternated, median of the per-round ratios. See docs/performance.md.
+//!
+//! ```text
+//! cargo bench --bench throughput                        # flood endpoint on 127.0.0.1
+//! cargo bench --bench throughput -- --rounds 7 --count 300000 --flavor current
+//! PULSAR_ENV_FILE=target/pulsar/default/broker.env \
+//!     cargo bench --bench throughput -- --broker        # a real broker
+//! ```
+//!
+//! Without `--bench` (as under `cargo test --all-targets`) it runs one tiny
+//! round as a smoke test.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use futures::{SinkExt, StreamExt, TryStreamExt};
+use pulsar_eventstream::{AckMode, Client, Position, Topic};
+use serde::{Deserialize, Serialize};
+use tokio_tungstenite::tungstenite::Message;
+
+#[path = "support/flood.rs"]
+mod flood;
+
+/// Any one run must finish within this, or the bench fails.
+const RUN_TIMEOUT: Duration = Duration::from_secs(180);
+
+#[derive(Debug, Clone)]
+struct Args {
+    rounds: usize,
+    count: u64,
+    payload: usize,
+    flavor: Flavor,
+    broker: bool,
+    smoke: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Flavor {
+    /// `#[tokio::main]` on this machine: multi-threaded, one worker per core.
+    Multi,
+    /// `#[tokio::main(flavor = "current_thread")]`.
+    Current,
+}
+
+fn parse_args() -> Args {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let bench = raw.iter().any(|a| a == "--bench");
+    let broker = raw.iter().any(|a| a == "--broker");
+    let value = |name: &str| {
+        raw.iter()
+            .position(|a| a == name)
+            .and_then(|i| raw.get(i + 1))
+            .cloned()
+    };
+    let smoke = !bench;
+    let default_count = match (smoke, broker) {
+        (true, _) => 2_000,
+        (false, false) => 200_000,
+        (false, true) => 100_000,
+    };
+    Args {
+        rounds: value("--rounds")
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(if smoke { 1 } else { 5 }),
+        count: value("--count")
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(default_count),
+        payload: value("--payload")
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(400),
+        flavor: match value("--flavor").as_deref() {
+            None | Some("multi") => Flavor::Multi,
+            Some("current") => Flavor::Current,
+            Some(other) => panic!("--flavor multi|current, not {other}"),
+        },
+        broker,
+        smoke,
+    }
+}
+
+fn runtime(flavor: Flavor) -> tokio::runtime::Runtime {
+    match flavor {
+        Flavor::Multi => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        Flavor::Current => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    let rt = runtime(args.flavor);
+    println!(
+        "throughput: {} rounds x {} events of {} B, tokio {:?} runtime{}",
+        args.rounds,
+        args.count,
+        args.payload,
+        args.flavor,
+        if args.smoke { " (smoke run)" } else { "" }
+    );
+    if args.broker {
+        broker::run(&rt, &args);
+        return;
+    }
+    let flood = flood::Flood::start();
+    let url = flood.url();
+    let (count, payload) = (args.count, args.payload);
+
+    // Scenario 1: reader, AckMode::Auto vs the hand loop on the reader path.
+    let raw_reader = format!("{url}{}", flood::reader_path(count, payload));
+    let topic: Topic = flood::topic(count, payload).parse().unwrap();
+    let reader = {
+        let (url, topic) = (url.clone(), topic.clone());
+        move || crate_reader(url.clone(), topic.clone(), count, payload)
+    };
+    let hand = {
+        let raw = raw_reader.clone();
+        move || hand_loop(raw.clone(), count, payload)
+    };
+    compare(
+        &rt,
+        &args,
+        &flood,
+        "reader, AckMode::Auto",
+        "hand loop (reader endpoint)",
+        reader,
+        hand,
+    );
+
+    // Scenario 2: consumer, AckMode::Manual (event.ack() per event).
+    let raw_consumer = format!("{url}{}", flood::consumer_path(count, payload, "bench"));
+    let consumer = {
+        let (url, topic) = (url.clone(), topic.clone());
+        move || crate_consumer_manual(url.clone(), topic.clone(), count, payload)
+    };
+    let hand = move || hand_loop(raw_consumer.clone(), count, payload);
+    compare(
+        &rt,
+        &args,
+        &flood,
+        "consumer, AckMode::Manual",
+        "hand loop (consumer endpoint)",
+        consumer,
+        hand,
+    );
+
+    println!("\nproducer: not measured (this crate version has no producer)");
+}
+
+/// Runs `a` and `b` alternately (`a` first in even rounds), prints each
+/// round's events/s and ratio a/b, then the median ratio.
+fn compare<A, FA, B, FB>(
+    rt: &tokio::runtime::Runtime,
+    args: &Args,
+    flood: &flood::Flood,
+    a_name: &str,
+    b_name: &str,
+    a: A,
+    b: B,
+) -> f64
+where
+    A: Fn() -> FA,
+    FA: Future<Output = Duration>,
+    B: Fn() -> FB,
+    FB: Future<Output = Duration>,
+{
+    println!("\n== {a_name} vs {b_name} ==");
+    if !args.smoke {
+        // Warm-up: connections, allocator, page cache.
+        rt.block_on(timed(a()));
+        flood.last_connection(Duration::from_secs(5));
+        rt.block_on(timed(b()));
+        flood.last_connection(Duration::from_secs(5));
+    }
+    let run = |f: &dyn Fn() -> Duration| -> f64 {
+        let elapsed = f();
+        let stats = flood
+            .last_connection(Duration::from_secs(10))
+            .expect("the flood connection did not end");
+        assert_eq!(stats.sent, args.count, "server sent {stats:?}");
+        assert!(stats.peak_in_flight <= flood::WINDOW);
+        args.count as f64 / elapsed.as_secs_f64()
+    };
+    println!(
+        "{:>5}  {:>14}  {:>14}  {:>7}",
+        "round", "crate ev/s", "hand ev/s", "ratio"
+    );
+    let mut ratios = Vec::new();
+    for round in 0..args.rounds {
+        let run_a = || rt.block_on(timed(a()));
+        let run_b = || rt.block_on(timed(b()));
+        let (ra, rb) = if round % 2 == 0 {
+            let ra = run(&run_a);
+            (ra, run(&run_b))
+        } else {
+            let rb = run(&run_b);
+            (run(&run_a), rb)
+        };
+        let ratio = ra / rb;
+        ratios.push(ratio);
+        println!(
+            "{:>5}  {:>14.0}  {:>14.0}  {:>7.3}",
+            round + 1,
+            ra,
+            rb,
+            ratio
+        );
+    }
+    let m = median(&mut ratios);
+    println!("median ratio (crate / hand): {m:.3}");
+    m
+}
+
+async fn timed<F: Future<Output = Duration>>(f: F) -> Duration {
+    tokio::time::timeout(RUN_TIMEOUT, f)
+        .await
+        .expect("a benchmark run took too long")
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The crate's reader with automatic acks: connect, take `count` events.
+async fn crate_reader(url: String, topic: Topic, count: u64, payload: usize) -> Duration {
+    let client = Client::builder(url).build().unwrap();
+    let start = Instant::now();
+    let mut events = client
+        .reader(topic)
+        .position(Position::Earliest)
+        .subscribe()
+        .await
+        .unwrap();
+    let mut bytes = 0usize;
+    for _ in 0..count {
+        let event = events.try_next().await.unwrap().unwrap();
+        bytes += event.payload().len();
+    }
+    let elapsed = start.elapsed();
+    events.close().await.unwrap();
+    assert_eq!(bytes as u64, count * payload as u64);
+    elapsed
+}
+
+/// The crate's consumer, acking each event itself.
+async fn crate_consumer_manual(url: String, topic: Topic, count: u64, payload: usize) -> Duration {
+    let client = Client::builder(url).build().unwrap();
+    let start = Instant::now();
+    let mut events = client
+        .consumer(topic, "bench")
+        .ack_mode(AckMode::Manual)
+        .subscribe()
+        .await
+        .unwrap();
+    let mut bytes = 0usize;
+    for _ in 0..count {
+        let event = events.try_next().await.unwrap().unwrap();
+        bytes += event.payload().len();
+        event.ack().unwrap();
+    }
+    let elapsed = start.elapsed();
+    events.close().await.unwrap();
+    assert_eq!(bytes as u64, count * payload as u64);
+    elapsed
+}
+
+/// A message frame as the obvious hand-written client decodes it.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct HandMessage {
+    #[serde(rename = "messageId")]
+    message_id: String,
+    payload: String,
+    #[serde(default)]
+    properties: HashMap<String, String>,
+    #[serde(rename = "publishTime")]
+    publish_time: Option<String>,
+    #[serde(rename = "redeliveryCount", default)]
+    redelivery_count: u32,
+}
+
+#[derive(Serialize)]
+struct HandAck<'a> {
+    #[serde(rename = "messageId")]
+    message_id: &'a str,
+}
+
+/// The baseline: tokio-tungstenite (Nagle off, as the crate), serde_json
+/// into a struct, base64 into a `Vec`, one ack sent (written and flushed)
+/// per message.
+async fn hand_loop(url: String, count: u64, payload: usize) -> Duration {
+    let start = Instant::now();
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+        .await
+        .unwrap();
+    let mut bytes = 0usize;
+    let mut n = 0;
+    while n < count {
+        let Message::Text(text) = ws.next().await.unwrap().unwrap() else {
+            continue;
+        };
+        let msg: HandMessage = serde_json::from_str(&text).unwrap();
+        let data = STANDARD.decode(&msg.payload).unwrap();
+        bytes += data.len();
+        let ack = serde_json::to_string(&HandAck {
+            message_id: &msg.message_id,
+        })
+        .unwrap();
+        ws.send(Message::Text(ack.into())).await.unwrap();
+        n += 1;
+    }
+    let elapsed = start.elapsed();
+    ws.close(None).await.unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
+    assert_eq!(bytes as u64, count * payload as u64);
+    elapsed
+}
+
+/// `--broker`: the same comparison against a real Pulsar (the standalone
+/// broker of scripts/pulsar.sh), on a topic filled once beforehand.
+mod broker {
+    use super::*;
+
+    pub fn run(rt: &tokio::runtime::Runtime, args: &Args) {
+        let env_file = std::env::var("PULSAR_ENV_FILE").expect(
+            "--broker needs PULSAR_ENV_FILE (scripts/pulsar.sh start prints its broker.env)",
+        );
+        let env = std::fs::read_to_string(&env_file).unwrap();
+        let vars: HashMap<&str, &str> = env
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect();
+        let ws_url = vars["PULSAR_WS_URL"].trim_end_matches('/').to_string();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("bench-throughput-{nanos}-{}", std::process::id());
+        let topic: Topic = format!("persistent://public/default/{name}")
+            .parse()
+            .unwrap();
+        let (count, payload) = (args.count, args.payload);
+        let fill = rt.block_on(timed(produce(&ws_url, &name, count, payload)));
+        println!(
+            "filled {name} with {count} messages in {:.1} s ({:.0} msg/s, pipelined WebSocket producer)",
+            fill.as_secs_f64(),
+            count as f64 / fill.as_secs_f64()
+        );
+        let raw =
+            format!("{ws_url}/ws/v2/reader/persistent/public/default/{name}?messageId=earliest");
+        let reader = {
+            let (url, topic) = (ws_url.clone(), topic.clone());
+            move || crate_reader(url.clone(), topic.clone(), count, payload)
+        };
+        let hand = move || hand_loop(raw.clone(), count, payload);
+        println!("\n== broker: reader, AckMode::Auto vs hand loop (reader endpoint) ==");
+        if !args.smoke {
+            rt.block_on(timed(reader()));
+            rt.block_on(timed(hand()));
+        }
+        println!(
+            "{:>5}  {:>14}  {:>14}  {:>7}",
+            "round", "crate ev/s", "hand ev/s", "ratio"
+        );
+        let mut ratios = Vec::new();
+        for round in 0..args.rounds {
+            let once = |f: &dyn Fn() -> Duration| count as f64 / f().as_secs_f64();
+            let run_a = || rt.block_on(timed(reader()));
+            let run_b = || rt.block_on(timed(hand()));
+            let (ra, rb) = if round % 2 == 0 {
+                let ra = once(&run_a);
+                (ra, once(&run_b))
+            } else {
+                let rb = once(&run_b);
+                (once(&run_a), rb)
+            };
+            ratios.push(ra / rb);
+            println!(
+                "{:>5}  {:>14.0}  {:>14.0}  {:>7.3}",
+                round + 1,
+                ra,
+                rb,
+                ra / rb
+            );
+        }
+        println!("median ratio (crate / hand): {:.3}", median(&mut ratios));
+    }
+
+    /// Fills the topic through the WebSocket producer endpoint, keeping up
+    /// to 1000 sends in flight.
+    async fn produce(ws_url: &str, name: &str, count: u64, payload: usize) -> Duration {
+        let url = format!("{ws_url}/ws/v2/producer/persistent/public/default/{name}");
+        let start = Instant::now();
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+            .await
+            .unwrap();
+        let (mut tx, mut rx) = ws.split();
+        let body = STANDARD.encode(vec![b'x'; payload]);
+        let mut sent = 0u64;
+        let mut acked = 0u64;
+        while acked < count {
+            while sent < count && sent - acked < 1000 {
+                let frame = format!(r#"{{"payload":"{body}","context":"{sent}"}}"#);
+                tx.feed(Message::Text(frame.into())).await.unwrap();
+                sent += 1;
+            }
+            tx.flush().await.unwrap();
+            match rx.next().await.unwrap().unwrap() {
+                Message::Text(text) => {
+                    assert!(text.contains(r#""result":"ok""#), "send failed: {text}");
+                    acked += 1;
+                }
+                _ => continue,
+            }
+        }
+        let _ = tx.send(Message::Close(None)).await;
+        start.elapsed()
+    }
+}
