@@ -37,6 +37,10 @@ struct Args {
     flavor: Flavor,
     broker: bool,
     smoke: bool,
+    /// `--scenario reader|consumer`: run one scenario only.
+    scenario: Option<String>,
+    /// `--only crate|hand`: run one side only, no ratio (for profilers).
+    only: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -80,6 +84,8 @@ fn parse_args() -> Args {
         },
         broker,
         smoke,
+        scenario: value("--scenario"),
+        only: value("--only"),
     }
 }
 
@@ -126,15 +132,17 @@ fn main() {
         let raw = raw_reader.clone();
         move || hand_loop(raw.clone(), count, payload)
     };
-    compare(
-        &rt,
-        &args,
-        &flood,
-        "reader, AckMode::Auto",
-        "hand loop (reader endpoint)",
-        reader,
-        hand,
-    );
+    if args.scenario.as_deref().is_none_or(|s| s == "reader") {
+        compare(
+            &rt,
+            &args,
+            &flood,
+            "reader, AckMode::Auto",
+            "hand loop (reader endpoint)",
+            reader,
+            hand,
+        );
+    }
 
     // Scenario 2: consumer, AckMode::Manual (event.ack() per event).
     let raw_consumer = format!("{url}{}", flood::consumer_path(count, payload, "bench"));
@@ -143,15 +151,17 @@ fn main() {
         move || crate_consumer_manual(url.clone(), topic.clone(), count, payload)
     };
     let hand = move || hand_loop(raw_consumer.clone(), count, payload);
-    compare(
-        &rt,
-        &args,
-        &flood,
-        "consumer, AckMode::Manual",
-        "hand loop (consumer endpoint)",
-        consumer,
-        hand,
-    );
+    if args.scenario.as_deref().is_none_or(|s| s == "consumer") {
+        compare(
+            &rt,
+            &args,
+            &flood,
+            "consumer, AckMode::Manual",
+            "hand loop (consumer endpoint)",
+            consumer,
+            hand,
+        );
+    }
 
     println!("\nproducer: not measured (this crate version has no producer)");
 }
@@ -174,6 +184,22 @@ where
     FB: Future<Output = Duration>,
 {
     println!("\n== {a_name} vs {b_name} ==");
+    if let Some(side) = args.only.as_deref() {
+        // One side only, for profilers: no warm-up, no ratio.
+        for _ in 0..args.rounds {
+            let elapsed = match side {
+                "crate" => rt.block_on(timed(a())),
+                "hand" => rt.block_on(timed(b())),
+                other => panic!("--only crate|hand, not {other}"),
+            };
+            flood.last_connection(Duration::from_secs(10));
+            println!(
+                "{side}: {:.0} ev/s",
+                args.count as f64 / elapsed.as_secs_f64()
+            );
+        }
+        return f64::NAN;
+    }
     if !args.smoke {
         // Warm-up: connections, allocator, page cache.
         rt.block_on(timed(a()));

@@ -123,8 +123,8 @@ pub(crate) fn decode_message(frame: InFrame<'_>) -> Result<Decoded, Undecodable>
             })
         }
     };
-    let payload = match BASE64.decode(payload.as_bytes()) {
-        Ok(bytes) => Bytes::from(bytes),
+    let payload = match decode_base64(&payload) {
+        Ok(bytes) => bytes,
         Err(e) => {
             return Err(Undecodable {
                 error: Error::InvalidPayload {
@@ -147,6 +147,33 @@ pub(crate) fn decode_message(frame: InFrame<'_>) -> Result<Decoded, Undecodable>
     })
 }
 
+/// Decodes standard base64 (padded or not) straight into `Bytes` of exactly
+/// the decoded length: one allocation, which `Bytes` adopts as it is (a
+/// buffer with spare capacity would cost `Bytes` a second allocation).
+pub(crate) fn decode_base64(text: &str) -> Result<Bytes, base64::DecodeError> {
+    let bytes = text.as_bytes();
+    let unpadded = bytes
+        .strip_suffix(b"==")
+        .or_else(|| bytes.strip_suffix(b"="))
+        .unwrap_or(bytes);
+    let len = match unpadded.len() % 4 {
+        0 => unpadded.len() / 4 * 3,
+        2 => unpadded.len() / 4 * 3 + 1,
+        3 => unpadded.len() / 4 * 3 + 2,
+        // Not a valid length: let the engine say why.
+        _ => return BASE64.decode(bytes).map(Bytes::from),
+    };
+    let mut out = vec![0u8; len];
+    match BASE64.decode_slice(bytes, &mut out) {
+        Ok(written) => {
+            out.truncate(written);
+            Ok(Bytes::from(out))
+        }
+        Err(base64::DecodeSliceError::DecodeError(e)) => Err(e),
+        Err(base64::DecodeSliceError::OutputSliceTooSmall) => BASE64.decode(bytes).map(Bytes::from),
+    }
+}
+
 /// A client command (`protocol.md` §5.1).
 #[derive(Serialize)]
 pub(crate) struct OutCommand<'a> {
@@ -159,8 +186,24 @@ pub(crate) struct OutCommand<'a> {
 }
 
 /// `{"messageId":"<id exactly as received>"}`.
+///
+/// Ids are base64 and need no JSON escaping: the frame is then built in a
+/// buffer of its exact size (which the socket's `Bytes` adopts without a
+/// second allocation); anything else goes through serde_json.
 pub(crate) fn ack_frame(message_id: &str) -> String {
-    command(None, Some(message_id))
+    const HEAD: &str = r#"{"messageId":""#;
+    const TAIL: &str = r#""}"#;
+    let plain = message_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'));
+    if !plain {
+        return command(None, Some(message_id));
+    }
+    let mut frame = String::with_capacity(HEAD.len() + message_id.len() + TAIL.len());
+    frame.push_str(HEAD);
+    frame.push_str(message_id);
+    frame.push_str(TAIL);
+    frame
 }
 
 /// `{"type":"negativeAcknowledge","messageId":"…"}`.
@@ -245,8 +288,32 @@ mod tests {
 
     #[test]
     fn decodes_padded_and_unpadded_base64() {
-        use base64::Engine as _;
         assert_eq!(BASE64.decode("e30=").unwrap(), b"{}");
         assert_eq!(BASE64.decode("e30").unwrap(), b"{}");
+    }
+
+    #[test]
+    fn decodes_base64_into_exact_bytes() {
+        for len in 0..70 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
+            let padded = BASE64.encode(&data);
+            let unpadded = padded.trim_end_matches('=');
+            for text in [padded.as_str(), unpadded] {
+                let bytes = decode_base64(text).unwrap();
+                assert_eq!(&bytes[..], &data[..], "{text:?}");
+            }
+        }
+        for bad in ["e", "e30==", "e3=0", "!!!!", "e30=x", "===="] {
+            assert!(decode_base64(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ack_frames_escape_what_needs_it() {
+        for id in ["CAMQADAA", "CAM+/w==", "a-b_c", "", "a\\b", "a\nb", "é"] {
+            let frame = ack_frame(id);
+            let back: serde_json::Value = serde_json::from_str(&frame).unwrap();
+            assert_eq!(back["messageId"], id, "{frame}");
+        }
     }
 }

@@ -172,6 +172,8 @@ impl Template {
 
 async fn serve(tcp: tokio::net::TcpStream) -> Option<ConnStats> {
     let mut path = String::new();
+    // The signature is tungstenite's `Callback`.
+    #[allow(clippy::result_large_err)]
     let callback = |req: &Request, resp: Response| {
         path = req.uri().to_string();
         Ok(resp)

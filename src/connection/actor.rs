@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -27,6 +27,9 @@ use crate::wire::{self, InFrame, Inbound};
 /// Acks written but not flushed before the actor flushes anyway, so a busy
 /// read side cannot hold acks back for long.
 const MAX_UNFLUSHED: usize = 256;
+/// Frames handled per read burst, at most, before the actor looks at its
+/// commands and wakes the application: one wake per burst, not per event.
+const READ_BATCH: usize = 32;
 /// How many recently acknowledged ids a consumer remembers to drop their
 /// redeliveries.
 const RECENT_ACKS: usize = 4096;
@@ -177,6 +180,7 @@ impl Actor {
             if self.queue.receiver_gone() {
                 return false;
             }
+            self.queue.wake_receiver();
             tokio::select! {
                 _ = &mut sleep => return true,
                 _ = self.queue.changed() => {}
@@ -255,6 +259,8 @@ impl Actor {
             if self.queue.receiver_gone() {
                 return self.finish(ws, None).await;
             }
+            // Everything queued since the last turn becomes visible at once.
+            self.queue.wake_receiver();
             if let Some(delivery) = self.pending.take() {
                 match self.queue.try_push(delivery) {
                     Ok(()) => {
@@ -300,6 +306,18 @@ impl Actor {
                     }
                     if let Some(end) = self.inbound(ws, msg).await {
                         return end;
+                    }
+                    // Then the frames that are already there, without waiting.
+                    for _ in 1..READ_BATCH {
+                        if self.pending.is_some() {
+                            break;
+                        }
+                        let Some(msg) = ws.next().now_or_never() else {
+                            break;
+                        };
+                        if let Some(end) = self.inbound(ws, msg).await {
+                            return end;
+                        }
                     }
                 }
                 _ = sleep_until(stall_deadline) => {
