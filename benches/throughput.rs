@@ -41,6 +41,8 @@ struct Args {
     scenario: Option<String>,
     /// `--only crate|hand`: run one side only, no ratio (for profilers).
     only: Option<String>,
+    /// `--topic NAME` (with `--broker`): read this already filled topic.
+    topic: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -86,6 +88,7 @@ fn parse_args() -> Args {
         smoke,
         scenario: value("--scenario"),
         only: value("--only"),
+        topic: value("--topic"),
     }
 }
 
@@ -136,7 +139,7 @@ fn main() {
         compare(
             &rt,
             &args,
-            &flood,
+            Some(&flood),
             "reader, AckMode::Auto",
             "hand loop (reader endpoint)",
             reader,
@@ -155,7 +158,7 @@ fn main() {
         compare(
             &rt,
             &args,
-            &flood,
+            Some(&flood),
             "consumer, AckMode::Manual",
             "hand loop (consumer endpoint)",
             consumer,
@@ -166,12 +169,14 @@ fn main() {
     println!("\nproducer: not measured (this crate version has no producer)");
 }
 
-/// Runs `a` and `b` alternately (`a` first in even rounds), prints each
-/// round's events/s and ratio a/b, then the median ratio.
+/// Runs `a` and `b` in ABBA order each round (BAAB in odd rounds), so that
+/// drift and a "first run of the round" advantage cancel out; prints each
+/// round's events/s (mean of its two runs) and ratio a/b, then the median.
+/// With a flood endpoint, checks what the server saw after each run.
 fn compare<A, FA, B, FB>(
     rt: &tokio::runtime::Runtime,
     args: &Args,
-    flood: &flood::Flood,
+    flood: Option<&flood::Flood>,
     a_name: &str,
     b_name: &str,
     a: A,
@@ -184,66 +189,130 @@ where
     FB: Future<Output = Duration>,
 {
     println!("\n== {a_name} vs {b_name} ==");
+    // Client CPU time per event: only meaningful without the in-process
+    // flood server, i.e. against a broker, where the broker sets the pace.
+    let cpu = std::cell::RefCell::new((0.0f64, 0.0f64));
+    let run = |is_a: bool| -> f64 {
+        let cpu_before = process_cpu_secs();
+        let elapsed = if is_a {
+            rt.block_on(timed(a()))
+        } else {
+            rt.block_on(timed(b()))
+        };
+        let used = process_cpu_secs() - cpu_before;
+        let mut cpu = cpu.borrow_mut();
+        if is_a {
+            cpu.0 += used;
+        } else {
+            cpu.1 += used;
+        }
+        if let Some(flood) = flood {
+            let stats = flood
+                .last_connection(Duration::from_secs(10))
+                .expect("the flood connection did not end");
+            assert_eq!(stats.sent, args.count, "server sent {stats:?}");
+            assert!(stats.acks >= args.count, "server saw {stats:?}");
+            assert!(stats.peak_in_flight <= flood::WINDOW);
+        }
+        args.count as f64 / elapsed.as_secs_f64()
+    };
     if let Some(side) = args.only.as_deref() {
         // One side only, for profilers: no warm-up, no ratio.
         for _ in 0..args.rounds {
-            let elapsed = match side {
-                "crate" => rt.block_on(timed(a())),
-                "hand" => rt.block_on(timed(b())),
+            let rate = match side {
+                "crate" => run(true),
+                "hand" => run(false),
                 other => panic!("--only crate|hand, not {other}"),
             };
-            flood.last_connection(Duration::from_secs(10));
-            println!(
-                "{side}: {:.0} ev/s",
-                args.count as f64 / elapsed.as_secs_f64()
-            );
+            println!("{side}: {rate:.0} ev/s");
         }
         return f64::NAN;
     }
     if !args.smoke {
-        // Warm-up: connections, allocator, page cache.
-        rt.block_on(timed(a()));
-        flood.last_connection(Duration::from_secs(5));
-        rt.block_on(timed(b()));
-        flood.last_connection(Duration::from_secs(5));
+        // Warm-up: connections, allocator, caches.
+        run(true);
+        run(false);
     }
-    let run = |f: &dyn Fn() -> Duration| -> f64 {
-        let elapsed = f();
-        let stats = flood
-            .last_connection(Duration::from_secs(10))
-            .expect("the flood connection did not end");
-        assert_eq!(stats.sent, args.count, "server sent {stats:?}");
-        assert!(stats.peak_in_flight <= flood::WINDOW);
-        args.count as f64 / elapsed.as_secs_f64()
-    };
     println!(
         "{:>5}  {:>14}  {:>14}  {:>7}",
         "round", "crate ev/s", "hand ev/s", "ratio"
     );
+    *cpu.borrow_mut() = (0.0, 0.0);
     let mut ratios = Vec::new();
     for round in 0..args.rounds {
-        let run_a = || rt.block_on(timed(a()));
-        let run_b = || rt.block_on(timed(b()));
-        let (ra, rb) = if round % 2 == 0 {
-            let ra = run(&run_a);
-            (ra, run(&run_b))
-        } else {
-            let rb = run(&run_b);
-            (run(&run_a), rb)
-        };
-        let ratio = ra / rb;
-        ratios.push(ratio);
+        let first_a = round % 2 == 0;
+        let order = [first_a, !first_a, !first_a, first_a];
+        let (mut sum_a, mut sum_b) = (0.0, 0.0);
+        for is_a in order {
+            let rate = run(is_a);
+            if is_a {
+                sum_a += rate;
+            } else {
+                sum_b += rate;
+            }
+        }
+        let (ra, rb) = (sum_a / 2.0, sum_b / 2.0);
+        ratios.push(ra / rb);
         println!(
             "{:>5}  {:>14.0}  {:>14.0}  {:>7.3}",
             round + 1,
             ra,
             rb,
-            ratio
+            ra / rb
         );
     }
     let m = median(&mut ratios);
-    println!("median ratio (crate / hand): {m:.3}");
+    println!(
+        "median ratio (crate / hand): {m:.3}   (min {:.3}, max {:.3})",
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
+    let events = 2.0 * args.rounds as f64 * args.count as f64;
+    let (a_cpu, b_cpu) = *cpu.borrow();
+    println!(
+        "client CPU per event (user+sys, all client threads): crate {:.2} us, hand {:.2} us",
+        a_cpu / events * 1e6,
+        b_cpu / events * 1e6
+    );
     m
+}
+
+/// User + system CPU time of this process so far, less the flood server's
+/// thread (`/proc/self/stat` and `/proc/self/task/*/stat`, in clock ticks of
+/// 1/100 s).
+fn process_cpu_secs() -> f64 {
+    let mut total = stat_cpu_secs("/proc/self/stat").0;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for task in tasks.flatten() {
+            let (secs, comm) = stat_cpu_secs(&task.path().join("stat").to_string_lossy());
+            if comm == "flood-server" {
+                total -= secs;
+            }
+        }
+    }
+    total
+}
+
+/// (utime + stime in seconds, command name) of one `stat` file.
+fn stat_cpu_secs(path: &str) -> (f64, String) {
+    let Ok(stat) = std::fs::read_to_string(path) else {
+        return (0.0, String::new());
+    };
+    let (head, after) = stat.rsplit_once(')').unwrap_or(("", ""));
+    let comm = head
+        .split_once('(')
+        .map(|(_, c)| c)
+        .unwrap_or("")
+        .to_string();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15; `fields[0]` is field 3.
+    ((ticks(11) + ticks(12)) / 100.0, comm)
 }
 
 async fn timed<F: Future<Output = Duration>>(f: F) -> Duration {
@@ -377,17 +446,22 @@ mod broker {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos();
-        let name = format!("bench-throughput-{nanos}-{}", std::process::id());
+        let fresh = format!("bench-throughput-{nanos}-{}", std::process::id());
+        // `--topic NAME` reuses a topic filled by an earlier run.
+        let reuse = args.topic.clone();
+        let name = reuse.clone().unwrap_or(fresh);
         let topic: Topic = format!("persistent://public/default/{name}")
             .parse()
             .unwrap();
         let (count, payload) = (args.count, args.payload);
-        let fill = rt.block_on(timed(produce(&ws_url, &name, count, payload)));
-        println!(
+        if reuse.is_none() {
+            let fill = rt.block_on(timed(produce(&ws_url, &name, count, payload)));
+            println!(
             "filled {name} with {count} messages in {:.1} s ({:.0} msg/s, pipelined WebSocket producer)",
             fill.as_secs_f64(),
             count as f64 / fill.as_secs_f64()
         );
+        }
         let raw =
             format!("{ws_url}/ws/v2/reader/persistent/public/default/{name}?messageId=earliest");
         let reader = {
@@ -395,37 +469,15 @@ mod broker {
             move || crate_reader(url.clone(), topic.clone(), count, payload)
         };
         let hand = move || hand_loop(raw.clone(), count, payload);
-        println!("\n== broker: reader, AckMode::Auto vs hand loop (reader endpoint) ==");
-        if !args.smoke {
-            rt.block_on(timed(reader()));
-            rt.block_on(timed(hand()));
-        }
-        println!(
-            "{:>5}  {:>14}  {:>14}  {:>7}",
-            "round", "crate ev/s", "hand ev/s", "ratio"
+        compare(
+            rt,
+            args,
+            None,
+            "broker: reader, AckMode::Auto",
+            "hand loop (reader endpoint)",
+            reader,
+            hand,
         );
-        let mut ratios = Vec::new();
-        for round in 0..args.rounds {
-            let once = |f: &dyn Fn() -> Duration| count as f64 / f().as_secs_f64();
-            let run_a = || rt.block_on(timed(reader()));
-            let run_b = || rt.block_on(timed(hand()));
-            let (ra, rb) = if round % 2 == 0 {
-                let ra = once(&run_a);
-                (ra, once(&run_b))
-            } else {
-                let rb = once(&run_b);
-                (once(&run_a), rb)
-            };
-            ratios.push(ra / rb);
-            println!(
-                "{:>5}  {:>14.0}  {:>14.0}  {:>7.3}",
-                round + 1,
-                ra,
-                rb,
-                ra / rb
-            );
-        }
-        println!("median ratio (crate / hand): {:.3}", median(&mut ratios));
     }
 
     /// Fills the topic through the WebSocket producer endpoint, keeping up
