@@ -8,6 +8,7 @@
 //! ```text
 //! cargo bench --bench memory                      # N = 10k, 100k, 1M
 //! cargo bench --bench memory -- --counts 100000,1000000
+//! cargo bench --bench memory -- --slow            # the queue full: ~1000 events held
 //! ```
 
 use std::process::Command;
@@ -26,7 +27,8 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let url = args[i + 1].clone();
         let count: u64 = args[i + 2].parse().unwrap();
-        child(url, count);
+        let slow = args.iter().any(|a| a == "--slow");
+        child(url, count, slow);
         return;
     }
     let bench = args.iter().any(|a| a == "--bench");
@@ -35,20 +37,26 @@ fn main() {
         None if bench => vec![10_000, 100_000, 1_000_000],
         None => vec![2_000], // smoke run under `cargo test --all-targets`
     };
+    // `--slow`: the application pauses 20 ms every 1000 events, so that the
+    // server fills the window and the hand-off queue holds ~1000 events.
+    let slow = args.iter().any(|a| a == "--slow");
     let flood = flood::Flood::start();
     let exe = std::env::current_exe().unwrap();
     println!(
-        "peak RSS of a client process draining N events of {PAYLOAD} B (reader, AckMode::Auto)"
+        "peak RSS of a client process draining N events of {PAYLOAD} B (reader, AckMode::Auto{})",
+        if slow { ", slow application" } else { "" }
     );
     println!(
         "{:>10}  {:>14}  {:>14}  {:>10}  {:>12}",
         "N", "RSS at start", "peak RSS", "time", "events/s"
     );
     for count in counts {
-        let out = Command::new(&exe)
-            .args(["--child", &flood.url(), &count.to_string()])
-            .output()
-            .unwrap();
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--child", &flood.url(), &count.to_string()]);
+        if slow {
+            cmd.arg("--slow");
+        }
+        let out = cmd.output().unwrap();
         assert!(
             out.status.success(),
             "child failed: {}",
@@ -80,7 +88,7 @@ fn main() {
 }
 
 /// The measured process: drain `count` events, print peak RSS.
-fn child(url: String, count: u64) {
+fn child(url: String, count: u64, slow: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -97,7 +105,10 @@ fn child(url: String, count: u64) {
             .await
             .unwrap();
         let mut bytes = 0u64;
-        for _ in 0..count {
+        for n in 0..count {
+            if slow && n % 1000 == 999 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             let event = tokio::time::timeout(Duration::from_secs(60), events.try_next())
                 .await
                 .expect("no event for 60 s")
