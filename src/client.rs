@@ -154,6 +154,8 @@ impl Client {
     /// The service URL, with any secret redacted.
     pub fn service_url(&self) -> String {
         redact_url(&self.inner.service_url)
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 

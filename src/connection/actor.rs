@@ -1,7 +1,7 @@
 //! The task that owns one stream's socket: reads, delivers, acks, pings and
 //! reconnects.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use crate::consumer::PullMode;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
+use crate::stats::Instruments;
 use crate::wire::{self, InFrame, Inbound};
 
 /// Acks written but not flushed before the actor flushes anyway, so a busy
@@ -51,6 +52,10 @@ pub(crate) struct Actor {
     session_first_seq: u64,
     /// Delivered on this connection and not yet acked: dedups double acks.
     outstanding: HashSet<u64>,
+    /// Consumers: ids handed out on this connection and not yet acked, with
+    /// how many more copies the server sent meanwhile (a topic unload makes
+    /// the proxy re-send unacked messages on the same session).
+    in_hand: HashMap<Arc<str>, u32>,
     /// A delivery waiting for room in the channel; reading pauses meanwhile
     /// (only a server that ignores its window gets here).
     pending: Option<Delivery>,
@@ -69,6 +74,7 @@ pub(crate) struct Actor {
     floor: Option<AckFloor>,
     /// Pull mode: permits granted and not yet used by a message.
     credit: u64,
+    instruments: Arc<Instruments>,
 }
 
 impl Actor {
@@ -78,6 +84,7 @@ impl Actor {
         commands: mpsc::UnboundedReceiver<Command>,
         commands_tx: mpsc::UnboundedSender<Command>,
         connection_events: ConnectionEvents,
+        instruments: Arc<Instruments>,
     ) -> Self {
         let floor = match (&spec.checkpoint, spec.kind.is_reader()) {
             (Some((_, schedule)), true) => Some(AckFloor::new(*schedule)),
@@ -91,6 +98,7 @@ impl Actor {
             next_seq: 0,
             session_first_seq: 0,
             outstanding: HashSet::new(),
+            in_hand: HashMap::new(),
             pending: None,
             pending_ack: None,
             end_of_topic_waiters: VecDeque::new(),
@@ -102,6 +110,7 @@ impl Actor {
             connections: 0,
             floor,
             credit: 0,
+            instruments,
         }
     }
 
@@ -126,6 +135,7 @@ impl Actor {
                 SessionEnd::Lost(error) => error,
             };
             tracing::warn!(topic = %self.spec.label, %error, "connection lost");
+            self.instruments.set_connected(false);
             self.connection_events.emit(ConnectionEvent::Disconnected {
                 error: error.clone(),
             });
@@ -163,8 +173,15 @@ impl Actor {
                     Err(e) => return Some(e),
                 };
                 match dial::dial(&self.spec.client.inner, url).await {
-                    Ok(ws) => break ws,
-                    Err(e) => error = e,
+                    Ok(ws) => {
+                        self.instruments.reconnected();
+                        break ws;
+                    }
+                    Err(e) => {
+                        self.instruments.handshake_failed(e.status());
+                        tracing::info!(topic = %self.spec.label, attempt, error = %e, "reconnect failed");
+                        error = e;
+                    }
                 }
             };
             tracing::info!(topic = %self.spec.label, "reconnected");
@@ -212,6 +229,7 @@ impl Actor {
 
     async fn session(&mut self, ws: &mut Ws) -> SessionEnd {
         self.connections += 1;
+        self.instruments.set_connected(true);
         self.connection_events.emit(ConnectionEvent::Connected {
             connection: self.connections,
         });
@@ -219,6 +237,7 @@ impl Actor {
             floor.reset_connection();
         }
         self.outstanding.clear();
+        self.in_hand.clear();
         self.session_first_seq = self.next_seq;
         self.unflushed = 0;
         for cmd in std::mem::take(&mut self.deferred) {
@@ -263,9 +282,10 @@ impl Actor {
             self.queue.wake_receiver();
             if let Some(delivery) = self.pending.take() {
                 match self.queue.try_push(delivery) {
-                    Ok(()) => {
+                    Ok(queued) => {
+                        self.instruments.buffered(queued);
                         if let Some(id) = self.pending_ack.take() {
-                            if let Err(e) = self.write(ws, wire::ack_frame(&id)).await {
+                            if let Err(e) = self.write_ack(ws, Some(&id)).await {
                                 return SessionEnd::Lost(e);
                             }
                         }
@@ -362,12 +382,21 @@ impl Actor {
                     floor.acked(seq);
                 }
                 self.remember_ack(&id);
+                // One ack per copy the server sent: each counts in its window.
+                for _ in 0..self.in_hand.remove(&id).unwrap_or(0) {
+                    self.write_ack(ws, Some(&id)).await?;
+                }
+                self.instruments.ack_sent();
                 wire::ack_frame(&id)
             }
             Command::Nack { seq, id } => {
                 if !self.outstanding.remove(&seq) && seq >= self.session_first_seq {
                     return Ok(());
                 }
+                for _ in 0..self.in_hand.remove(&id).unwrap_or(0) {
+                    self.write_nack(ws, &id).await?;
+                }
+                self.instruments.nack_sent();
                 wire::nack_frame(&id)
             }
             Command::EndOfTopic(reply) => {
@@ -475,6 +504,22 @@ impl Actor {
         SessionEnd::Finished
     }
 
+    /// Queues an ack (`None`: a flow-control frame without id, for a reader
+    /// frame that had none).
+    async fn write_ack(&mut self, ws: &mut Ws, id: Option<&str>) -> Result<()> {
+        self.instruments.ack_sent();
+        let frame = match id {
+            Some(id) => wire::ack_frame(id),
+            None => "{}".to_string(),
+        };
+        self.write(ws, frame).await
+    }
+
+    async fn write_nack(&mut self, ws: &mut Ws, id: &str) -> Result<()> {
+        self.instruments.nack_sent();
+        self.write(ws, wire::nack_frame(id)).await
+    }
+
     /// Queues a text frame; flushes when enough have piled up.
     async fn write(&mut self, ws: &mut Ws, frame: String) -> Result<()> {
         ws.feed(Message::Text(frame.into()))
@@ -513,8 +558,13 @@ impl Actor {
                 }))
             }
             Some(Err(e)) => return Some(SessionEnd::Lost(map_ws_error(e))),
-            Some(Ok(Message::Text(text))) => self.text_frame(ws, text.as_str()).await,
+            Some(Ok(Message::Text(text))) => {
+                self.instruments.bytes(text.len());
+                self.text_frame(ws, text.as_str()).await
+            }
             Some(Ok(Message::Binary(data))) => {
+                self.instruments.bytes(data.len());
+                self.instruments.decode_error();
                 let error = Error::BinaryFrame { len: data.len() };
                 self.deliver_error(error, None, None);
                 Ok(())
@@ -546,8 +596,9 @@ impl Actor {
             Err(e) => {
                 if self.is_reader() {
                     // Any JSON frame counts as flow control on a reader.
-                    self.write(ws, "{}".to_string()).await?;
+                    self.write_ack(ws, None).await?;
                 }
+                self.instruments.decode_error();
                 let error = Error::InvalidFrame {
                     reason: e.to_string(),
                 };
@@ -578,13 +629,19 @@ impl Actor {
     }
 
     async fn message(&mut self, ws: &mut Ws, frame: InFrame<'_>) -> Result<()> {
-        if !self.is_reader() {
-            if let Some(id) = frame.message_id.as_deref() {
-                if self.recent_ack_set.contains(id) {
-                    // A redelivery of an event the application already acked
-                    // (the ack was lost with a connection): ack again, do not
-                    // deliver.
-                    return self.write(ws, wire::ack_frame(id)).await;
+        let track = !self.is_reader() && self.spec.ack_mode != AckMode::OnReceive;
+        if let Some(id) = frame.message_id.as_deref() {
+            if !self.is_reader() && self.recent_ack_set.contains(id) {
+                // A redelivery of an event the application already acked (the
+                // ack was lost with a connection): ack again, do not deliver.
+                return self.write_ack(ws, Some(id)).await;
+            }
+            if track {
+                if let Some(copies) = self.in_hand.get_mut(id) {
+                    // Already handed out on this connection and not acked yet:
+                    // the application has it; answer for this copy on its ack.
+                    *copies += 1;
+                    return Ok(());
                 }
             }
         }
@@ -602,6 +659,7 @@ impl Actor {
             key,
             redelivery_count,
         } = decoded;
+        self.instruments.event_received(publish_time.as_deref());
         let seq = self.next_seq;
         self.next_seq += 1;
         self.credit = self.credit.saturating_sub(1);
@@ -610,6 +668,9 @@ impl Actor {
             self.remember_ack(&wire_id);
         } else {
             self.outstanding.insert(seq);
+        }
+        if track {
+            self.in_hand.insert(wire_id.clone(), 0);
         }
         if let Some(floor) = &mut self.floor {
             floor.delivered(seq, message_id.clone(), on_receive);
@@ -636,7 +697,7 @@ impl Actor {
         // On-receive acks go out as the event enters the channel, so that the
         // server's window still bounds what is buffered here.
         match (handoff_ack, handed_over) {
-            (Some(id), true) => self.write(ws, wire::ack_frame(&id)).await,
+            (Some(id), true) => self.write_ack(ws, Some(&id)).await,
             (Some(id), false) => {
                 self.pending_ack = Some(id);
                 Ok(())
@@ -649,16 +710,20 @@ impl Actor {
     /// error item, and the server is answered so that nothing stalls.
     async fn undecodable(&mut self, ws: &mut Ws, error: Error, id: Option<Arc<str>>) -> Result<()> {
         tracing::debug!(topic = %self.spec.label, %error, "undecodable frame");
+        self.instruments.decode_error();
         let Some(id) = id else {
             if self.is_reader() {
-                self.write(ws, "{}".to_string()).await?;
+                self.write_ack(ws, None).await?;
             }
             self.deliver_error(error, None, None);
             return Ok(());
         };
         let position = MessageId::from_wire_arc(id.clone()).ok();
         if self.is_reader() {
-            self.write(ws, wire::ack_frame(&id)).await?;
+            // The reader counts any JSON frame; echo the id only when it is
+            // one (an unparsable id could make a strict server hang up).
+            let echo = position.as_ref().map(|_| &*id);
+            self.write_ack(ws, echo).await?;
             self.deliver_error(error, None, position);
             return Ok(());
         }
@@ -672,13 +737,13 @@ impl Actor {
             }
             AckMode::OnReceive => {
                 self.remember_ack(&id);
-                self.write(ws, wire::ack_frame(&id)).await?;
+                self.write_ack(ws, Some(&id)).await?;
                 self.deliver_error(error, None, position);
             }
             AckMode::Manual => {
                 // Nobody can ack it: let the broker redeliver it, and
                 // dead-letter it when a dead-letter policy is set.
-                self.write(ws, wire::nack_frame(&id)).await?;
+                self.write_nack(ws, &id).await?;
                 self.deliver_error(error, None, position);
             }
         }
@@ -703,7 +768,10 @@ impl Actor {
     /// `true` when handed over now, `false` when parked.
     fn deliver(&mut self, delivery: Delivery) -> bool {
         match self.queue.try_push(delivery) {
-            Ok(()) => true,
+            Ok(queued) => {
+                self.instruments.buffered(queued);
+                true
+            }
             Err(delivery) => {
                 self.pending = Some(delivery);
                 false
@@ -752,6 +820,7 @@ impl Actor {
             Ok(r) => r,
             Err(_) => Ok(()), // the server did not answer in time; we are done anyway
         };
+        self.instruments.set_connected(false);
         tracing::debug!(topic = %self.spec.label, "closed");
         if let Some(reply) = reply {
             let _ = reply.send(result);
