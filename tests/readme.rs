@@ -98,15 +98,11 @@ fn readme_lists_every_example_and_links_only_existing_files() {
             "README.md does not list {example}"
         );
     }
-    // Every relative link target exists (docs/performance.md is written on
-    // another branch; remove this exception once it has landed).
+    // Every relative link target exists.
     for (at, _) in readme.match_indices("](") {
         let target = &readme[at + 2..];
         let target = &target[..target.find(')').unwrap()];
         if target.starts_with("http") || target.starts_with('#') {
-            continue;
-        }
-        if target == "docs/performance.md" && !root.join(target).exists() {
             continue;
         }
         assert!(

@@ -5,9 +5,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -24,11 +23,14 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
 use crate::stats::Instruments;
-use crate::wire::{self, InFrame, Inbound, BASE64};
+use crate::wire::{self, InFrame, Inbound};
 
 /// Acks written but not flushed before the actor flushes anyway, so a busy
 /// read side cannot hold acks back for long.
 const MAX_UNFLUSHED: usize = 256;
+/// Frames handled per read burst, at most, before the actor looks at its
+/// commands and wakes the application: one wake per burst, not per event.
+const READ_BATCH: usize = 32;
 /// How many recently acknowledged ids a consumer remembers to drop their
 /// redeliveries.
 const RECENT_ACKS: usize = 4096;
@@ -195,6 +197,7 @@ impl Actor {
             if self.queue.receiver_gone() {
                 return false;
             }
+            self.queue.wake_receiver();
             tokio::select! {
                 _ = &mut sleep => return true,
                 _ = self.queue.changed() => {}
@@ -275,6 +278,8 @@ impl Actor {
             if self.queue.receiver_gone() {
                 return self.finish(ws, None).await;
             }
+            // Everything queued since the last turn becomes visible at once.
+            self.queue.wake_receiver();
             if let Some(delivery) = self.pending.take() {
                 match self.queue.try_push(delivery) {
                     Ok(queued) => {
@@ -321,6 +326,18 @@ impl Actor {
                     }
                     if let Some(end) = self.inbound(ws, msg).await {
                         return end;
+                    }
+                    // Then the frames that are already there, without waiting.
+                    for _ in 1..READ_BATCH {
+                        if self.pending.is_some() {
+                            break;
+                        }
+                        let Some(msg) = ws.next().now_or_never() else {
+                            break;
+                        };
+                        if let Some(end) = self.inbound(ws, msg).await {
+                            return end;
+                        }
                     }
                 }
                 _ = sleep_until(stall_deadline) => {
@@ -574,7 +591,7 @@ impl Actor {
     }
 
     async fn text_frame(&mut self, ws: &mut Ws, text: &str) -> Result<()> {
-        let frame: InFrame<'_> = match serde_json::from_str(text) {
+        let frame = match wire::parse(text) {
             Ok(frame) => frame,
             Err(e) => {
                 if self.is_reader() {
@@ -612,40 +629,37 @@ impl Actor {
     }
 
     async fn message(&mut self, ws: &mut Ws, frame: InFrame<'_>) -> Result<()> {
-        let (Some(wire_id), Some(payload)) = (frame.message_id, frame.payload) else {
-            return Ok(()); // classify() guarantees both
-        };
-        if !self.is_reader() && self.recent_ack_set.contains(&*wire_id) {
-            // A redelivery of an event the application already acked (the
-            // ack was lost with a connection): ack again, do not deliver.
-            return self.write_ack(ws, Some(&wire_id)).await;
-        }
         let track = !self.is_reader() && self.spec.ack_mode != AckMode::OnReceive;
-        if track {
-            if let Some(copies) = self.in_hand.get_mut(&*wire_id) {
-                // Already handed out on this connection and not acked yet:
-                // the application has it; answer for this copy on its ack.
-                *copies += 1;
-                return Ok(());
+        if let Some(id) = frame.message_id.as_deref() {
+            if !self.is_reader() && self.recent_ack_set.contains(id) {
+                // A redelivery of an event the application already acked (the
+                // ack was lost with a connection): ack again, do not deliver.
+                return self.write_ack(ws, Some(id)).await;
+            }
+            if track {
+                if let Some(copies) = self.in_hand.get_mut(id) {
+                    // Already handed out on this connection and not acked yet:
+                    // the application has it; answer for this copy on its ack.
+                    *copies += 1;
+                    return Ok(());
+                }
             }
         }
-        let wire_id: Arc<str> = Arc::from(&*wire_id);
-        let message_id = match MessageId::from_wire_arc(wire_id.clone()) {
-            Ok(id) => id,
-            Err(error) => return self.undecodable(ws, error, Some(wire_id)).await,
+        let decoded = match wire::decode_message(frame) {
+            Ok(decoded) => decoded,
+            Err(bad) => return self.undecodable(ws, bad.error, bad.wire_id).await,
         };
-        let payload = match BASE64.decode(payload.as_bytes()) {
-            Ok(bytes) => Bytes::from(bytes),
-            Err(e) => {
-                let error = Error::InvalidPayload {
-                    message_id: wire_id.to_string(),
-                    reason: e.to_string(),
-                };
-                return self.undecodable(ws, error, Some(wire_id)).await;
-            }
-        };
-        self.instruments
-            .event_received(frame.publish_time.as_deref());
+        let wire::Decoded {
+            wire_id,
+            message_id,
+            payload,
+            properties,
+            publish_time,
+            event_time,
+            key,
+            redelivery_count,
+        } = decoded;
+        self.instruments.event_received(publish_time.as_deref());
         let seq = self.next_seq;
         self.next_seq += 1;
         self.credit = self.credit.saturating_sub(1);
@@ -665,11 +679,11 @@ impl Actor {
         let event = Event {
             message_id: message_id.clone(),
             payload,
-            properties: frame.properties.unwrap_or_default(),
-            publish_time: frame.publish_time.map(|t| t.into_owned()),
-            event_time: frame.event_time.map(|t| t.into_owned()),
-            key: frame.key.map(|k| k.into_owned()),
-            redelivery_count: frame.redelivery_count.unwrap_or(0),
+            properties,
+            publish_time,
+            event_time,
+            key,
+            redelivery_count,
             topic: self.spec.topic.clone(),
             ack: AckHandle {
                 seq,
