@@ -5,6 +5,7 @@
 
 mod actor;
 mod dial;
+mod handshake;
 mod queue;
 
 use std::sync::Arc;
