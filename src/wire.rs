@@ -3,9 +3,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+
+use crate::message_id::MessageId;
 
 /// Standard alphabet; encodes with padding, decodes with or without it.
 pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -68,6 +73,33 @@ pub(crate) fn classify(frame: InFrame<'_>) -> Result<Inbound<'_>, crate::Error> 
             message_id: Some(id.to_string()),
         }),
     }
+}
+
+/// Parses one text frame from the server and classifies it. JSON that is not
+/// a frame (syntax, types, nesting deeper than serde_json's limit of 128) is
+/// [`Error::InvalidFrame`](crate::Error::InvalidFrame); the frame's text is
+/// never copied into the error.
+pub(crate) fn parse(text: &str) -> Result<Inbound<'_>, crate::Error> {
+    let frame: InFrame<'_> =
+        serde_json::from_str(text).map_err(|e| crate::Error::InvalidFrame {
+            reason: e.to_string(),
+        })?;
+    classify(frame)
+}
+
+/// Decodes a message frame's id and base64 payload.
+pub(crate) fn decode_message(
+    wire_id: &Arc<str>,
+    payload: &str,
+) -> Result<(MessageId, Bytes), crate::Error> {
+    let message_id = MessageId::from_wire_arc(wire_id.clone())?;
+    let payload = BASE64
+        .decode(payload.as_bytes())
+        .map_err(|e| crate::Error::InvalidPayload {
+            message_id: wire_id.to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok((message_id, Bytes::from(payload)))
 }
 
 /// A client command (`protocol.md` §5.1).

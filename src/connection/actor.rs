@@ -5,7 +5,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +22,7 @@ use crate::consumer::PullMode;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
-use crate::wire::{self, InFrame, Inbound, BASE64};
+use crate::wire::{self, InFrame, Inbound};
 
 /// Acks written but not flushed before the actor flushes anyway, so a busy
 /// read side cannot hold acks back for long.
@@ -524,21 +523,9 @@ impl Actor {
     }
 
     async fn text_frame(&mut self, ws: &mut Ws, text: &str) -> Result<()> {
-        let frame: InFrame<'_> = match serde_json::from_str(text) {
-            Ok(frame) => frame,
-            Err(e) => {
-                if self.is_reader() {
-                    // Any JSON frame counts as flow control on a reader.
-                    self.write(ws, "{}".to_string()).await?;
-                }
-                let error = Error::InvalidFrame {
-                    reason: e.to_string(),
-                };
-                self.deliver_error(error, None, None);
-                return Ok(());
-            }
-        };
-        match wire::classify(frame) {
+        // A frame that is not JSON (`InvalidFrame`) has no id: `undecodable`
+        // still answers it on a reader, where any frame counts as flow control.
+        match wire::parse(text) {
             Ok(Inbound::Message(frame)) => self.message(ws, frame).await,
             Ok(Inbound::EndOfTopic(end)) => {
                 if let Some(waiter) = self.end_of_topic_waiters.pop_front() {
@@ -570,19 +557,9 @@ impl Actor {
             return self.write(ws, wire::ack_frame(&wire_id)).await;
         }
         let wire_id: Arc<str> = Arc::from(&*wire_id);
-        let message_id = match MessageId::from_wire_arc(wire_id.clone()) {
-            Ok(id) => id,
+        let (message_id, payload) = match wire::decode_message(&wire_id, &payload) {
+            Ok(decoded) => decoded,
             Err(error) => return self.undecodable(ws, error, Some(wire_id)).await,
-        };
-        let payload = match BASE64.decode(payload.as_bytes()) {
-            Ok(bytes) => Bytes::from(bytes),
-            Err(e) => {
-                let error = Error::InvalidPayload {
-                    message_id: wire_id.to_string(),
-                    reason: e.to_string(),
-                };
-                return self.undecodable(ws, error, Some(wire_id)).await;
-            }
         };
         let seq = self.next_seq;
         self.next_seq += 1;
