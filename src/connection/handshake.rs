@@ -225,22 +225,21 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>> {
     Ok(Some(head))
 }
 
-/// Reads once into `buf`, never past `limit` bytes in all.
+/// Reads once into `buf`, never past `limit` bytes in all. Cancel-safe:
+/// `buf` only grows by what was read.
 async fn read_some<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut Vec<u8>,
     limit: usize,
 ) -> Result<usize> {
-    let room = limit.saturating_sub(buf.len()).min(8192);
+    let mut chunk = [0u8; 8192];
+    let room = limit.saturating_sub(buf.len()).min(chunk.len());
     if room == 0 {
         return Ok(0);
     }
-    let start = buf.len();
-    buf.resize(start + room, 0);
-    let read = stream.read(&mut buf[start..]).await;
-    let n = *read.as_ref().unwrap_or(&0);
-    buf.truncate(start + n);
-    read.map_err(io_error)
+    let n = stream.read(&mut chunk[..room]).await.map_err(io_error)?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
 }
 
 #[cfg(test)]
