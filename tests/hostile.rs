@@ -654,3 +654,35 @@ async fn protocol_violations_after_the_upgrade_are_typed_errors() {
         assert!(matches!(error, Error::Protocol(_)), "{shown}: {error:?}");
     }
 }
+
+#[tokio::test]
+async fn a_server_that_stops_reading_cannot_block_the_stream_forever() {
+    // Conn 1 floods 125-byte pings and never reads: the client's pongs fill
+    // the socket buffers, and its writes can no longer complete.
+    let server = first_then_good(|mut conn: Conn| async move {
+        conn.accept().await;
+        let ping = frame(true, 9, &[b'p'; 125]);
+        let burst: Vec<u8> = ping
+            .iter()
+            .copied()
+            .cycle()
+            .take(ping.len() * 1000)
+            .collect();
+        for _ in 0..400 {
+            if !conn.send_raw(&burst).await {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    })
+    .await;
+    let (client, events) = client_for(&server, |b| {
+        b.ping_interval(Some(Duration::from_millis(200)))
+            .pong_timeout(Duration::from_secs(1))
+    });
+    let mut stream = reader(&client).await.unwrap();
+    expect_event(&mut stream, 1, 9).await;
+    assert!(lost_with(&events, |e| {
+        matches!(e, Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+    }));
+}
