@@ -35,7 +35,7 @@ pub enum Frame {
 }
 
 /// Decodes one text frame exactly as a reader or consumer stream does:
-/// [`wire::parse`], then the id and payload of a message.
+/// `wire::parse`, then the id and payload of a message.
 pub fn decode_frame(text: &str) -> Result<Frame, Error> {
     match wire::parse(text)? {
         Inbound::EndOfTopic(end) => Ok(Frame::EndOfTopic(end)),

@@ -33,7 +33,7 @@ fn status(field: &str) -> usize {
 /// Runs `scenario` and returns how far the peak RSS rose above the RSS
 /// before it.
 async fn peak_growth<F: std::future::Future<Output = ()>>(scenario: F) -> usize {
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM");
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM (Linux, own process)");
     let before = status("VmRSS:");
     scenario.await;
     status("VmHWM:").saturating_sub(before)
