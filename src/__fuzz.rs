@@ -258,3 +258,53 @@ pub fn eightbyeight_event(data: &[u8]) {
 pub fn encode_component(value: &str) -> String {
     crate::topic::encode_component(value)
 }
+
+/// Fuzz target `producer_receipt`: any frame on the producer endpoint is a
+/// receipt (an id for `ok`, a `SendFailed` otherwise) or is skipped; the
+/// context is read only from a decimal `u64`.
+pub fn producer_receipt(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let json = serde_json::from_str::<Value>(text).ok();
+    let ack = match crate::producer::receipt::decode(text) {
+        Ok(ack) => ack,
+        Err(reason) => {
+            assert!(!reason.is_empty());
+            return;
+        }
+    };
+    let _ = format!("{ack:?}");
+    let Some(json) = json else {
+        return;
+    };
+    let result = json.get("result").and_then(Value::as_str);
+    match &ack.outcome {
+        Ok(id) => {
+            assert_eq!(result, Some("ok"));
+            assert_eq!(
+                json.get("messageId").and_then(Value::as_str),
+                Some(id.as_str())
+            );
+        }
+        Err(Error::SendFailed { code, .. }) => {
+            if *code != 0 {
+                let sent = result.and_then(|r| r.strip_prefix("send-error:"));
+                assert_eq!(
+                    sent.map(|c| c.trim().parse::<u16>().ok()),
+                    Some(Some(*code))
+                );
+            }
+        }
+        Err(Error::InvalidMessageId { .. }) => assert_eq!(result, Some("ok")),
+        Err(other) => panic!("unexpected receipt error {other:?}"),
+    }
+    if let Some(context) = ack.context {
+        let sent = json.get("context");
+        let text_form = sent
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<u64>().ok());
+        let number_form = sent.and_then(Value::as_u64);
+        assert_eq!(text_form.or(number_form), Some(context));
+    }
+}

@@ -225,13 +225,43 @@ pub enum Error {
     /// The stream is closed: acks and requests can no longer be sent.
     #[error("the stream is closed")]
     StreamClosed,
+
+    /// The server refused one produced message with a `send-error:<code>`
+    /// receipt (`protocol.md` §8); the producer goes on. `code` 3: the frame
+    /// was not valid JSON; 7: a bad field (payload base64, `eventTime`, …);
+    /// 8: the broker could not store it (timeout, full queue, terminated
+    /// topic, …), the only one worth retrying; 0: a result this crate does
+    /// not know.
+    #[error("send failed (send-error:{code}){}{message}", if message.is_empty() { "" } else { ": " })]
+    SendFailed {
+        /// The code after `send-error:` (3, 7 or 8; 0 if unreadable).
+        code: u16,
+        /// The server's `errorMsg`.
+        message: String,
+    },
+
+    /// A message to produce does not fit in one frame of the allowed size;
+    /// nothing was sent.
+    #[error("message frame of {size} bytes exceeds the limit of {max} bytes")]
+    MessageTooLarge {
+        /// The size of the encoded frame.
+        size: usize,
+        /// The producer's limit.
+        max: usize,
+    },
+
+    /// A message to produce could not be built (e.g. its JSON payload did
+    /// not serialize); nothing was sent.
+    #[error("invalid message: {0}")]
+    InvalidMessage(String),
 }
 
 impl Error {
     /// Whether trying again later can succeed: throttling, busy
-    /// subscriptions, server errors, timeouts, I/O and abnormal closes.
-    /// Bad requests, bad credentials, missing permissions, unknown topics,
-    /// TLS failures and invalid configuration are not retryable.
+    /// subscriptions, server errors, timeouts, I/O and abnormal closes, and
+    /// a broker send failure (`send-error:8`). Bad requests, bad credentials,
+    /// missing permissions, unknown topics, TLS failures and invalid
+    /// configuration are not retryable.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Conflict { .. }
@@ -244,6 +274,7 @@ impl Error {
             | Error::KeepaliveTimeout(_)
             | Error::Stalled(_)
             | Error::FrameTooLarge(_) => true,
+            Error::SendFailed { code, .. } => *code == 8,
             Error::Config(_)
             | Error::InvalidTopic { .. }
             | Error::InvalidMessageId { .. }
@@ -262,7 +293,9 @@ impl Error {
             | Error::Unsupported(_)
             | Error::Checkpoint { .. }
             | Error::UnsubscribeFailed(_)
-            | Error::StreamClosed => false,
+            | Error::StreamClosed
+            | Error::MessageTooLarge { .. }
+            | Error::InvalidMessage(_) => false,
         }
     }
 

@@ -71,6 +71,9 @@
 //! * `native-roots`: trust the operating system's certificate store
 //!   ([`TlsRoots::Native`]).
 //! * `testing`: the `testing::MockPulsar` test double.
+//! * `metrics`: export every stream's counters through the `metrics` facade
+//!   (`pulsar_eventstream_*`, labelled by topic) to any exporter, e.g.
+//!   Prometheus. [`EventStream::stats`] works without it.
 //! * `eightbyeight` (default): the `eightbyeight` module — 8x8 regions,
 //!   topics, `Client::builder_8x8`, and typed, lenient events through
 //!   `Event::eightbyeight`.
@@ -89,8 +92,10 @@ mod event;
 mod handler;
 mod merge;
 mod message_id;
+mod producer;
 mod reader;
 mod reconnect;
+mod stats;
 mod stream;
 mod tls;
 mod topic;
@@ -122,8 +127,13 @@ pub use event::Event;
 pub use handler::{Handler, HandlerReport};
 pub use merge::MergedStream;
 pub use message_id::MessageId;
+pub use producer::{
+    CompressionType, HashingScheme, Message, Producer, ProducerBuilder, ProducerSink, Receipt,
+    RoutingMode, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_IN_FLIGHT,
+};
 pub use reader::{Position, ReaderBuilder};
 pub use reconnect::{ExponentialBackoff, FixedDelay, NeverReconnect, ReconnectPolicy};
+pub use stats::{ProducerStats, StreamStats};
 pub use stream::EventStream;
 pub use tls::TlsRoots;
 pub use topic::{Domain, Topic};

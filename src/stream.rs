@@ -9,10 +9,11 @@ use futures::Stream;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::ack::AckMode;
-use crate::connection::{Command, Delivery, Queue};
+use crate::connection::{Command, Delivery, Queue, StreamSpec};
 use crate::connection_event::{self, ConnectionEvent};
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::stats::{Instruments, StreamStats};
 use crate::topic::Topic;
 
 /// The events of one reader or consumer: a
@@ -34,6 +35,7 @@ use crate::topic::Topic;
 /// ```
 pub struct EventStream {
     queue: Arc<Queue>,
+    instruments: Arc<Instruments>,
     commands: mpsc::UnboundedSender<Command>,
     ack_mode: AckMode,
     /// The last item handed out, acked when the next is requested (auto).
@@ -48,21 +50,20 @@ pub struct EventStream {
 impl EventStream {
     pub(crate) fn new(
         queue: Arc<Queue>,
+        instruments: Arc<Instruments>,
         commands: mpsc::UnboundedSender<Command>,
-        ack_mode: AckMode,
-        topic: Option<Arc<Topic>>,
-        is_reader: bool,
-        pull_mode: bool,
+        spec: &StreamSpec,
         connection_events: broadcast::Sender<ConnectionEvent>,
     ) -> Self {
         EventStream {
             queue,
+            instruments,
             commands,
-            ack_mode,
+            ack_mode: spec.ack_mode,
             to_ack: None,
-            topic,
-            is_reader,
-            pull_mode,
+            topic: spec.topic.clone(),
+            is_reader: spec.kind.is_reader(),
+            pull_mode: spec.pull.is_some(),
             finished: false,
             connection_events,
         }
@@ -90,6 +91,12 @@ impl EventStream {
     /// The topic this stream reads (`None` for a multi-topic consumer).
     pub fn topic(&self) -> Option<&Topic> {
         self.topic.as_deref()
+    }
+
+    /// A snapshot of this stream's counters (no feature needed; with the
+    /// `metrics` feature the same values are also exported).
+    pub fn stats(&self) -> StreamStats {
+        self.instruments.snapshot(self.queue.len())
     }
 
     /// The acknowledgement mode.
@@ -228,6 +235,9 @@ impl Stream for EventStream {
                 Poll::Ready(Some(Err(error)))
             }
             Some(Delivery::Event(event)) => {
+                this.instruments.event_delivered();
+                #[cfg(feature = "metrics")]
+                this.instruments.buffered(this.queue.len());
                 if this.ack_mode == AckMode::Auto {
                     this.to_ack = Some((event.ack.seq, event.ack.wire_id.clone()));
                 }

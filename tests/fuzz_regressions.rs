@@ -15,6 +15,7 @@ const TARGETS: &[Target] = &[
     ("control_reply", __fuzz::control_reply),
     ("message_id", __fuzz::message_id),
     ("topic", __fuzz::topic),
+    ("producer_receipt", __fuzz::producer_receipt),
     #[cfg(feature = "eightbyeight")]
     ("eightbyeight_event", __fuzz::eightbyeight_event),
 ];

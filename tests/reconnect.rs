@@ -252,7 +252,7 @@ async fn consumer_loses_nothing_across_drops_during_redelivery_and_with_buffered
         acked.insert(event.message_id().to_string());
         // Drop right after acks were queued (buffered acks), and again while
         // the broker is redelivering.
-        if handed % 250 == 0 {
+        if handed.is_multiple_of(250) {
             mock.drop_connections();
         }
     }

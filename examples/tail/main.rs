@@ -10,24 +10,33 @@
 //! cargo run --example tail -- --demo --format typed
 //! ```
 //!
-//! Exit codes: 0 done (count reached, end of stream, Ctrl-C), 1 fatal
-//! error, 2 bad arguments. Diagnostics go to stderr, events to stdout.
+//! Exit codes: 0 done (count reached, end of stream, Ctrl-C or SIGTERM:
+//! acks flushed, checkpoint saved), 1 fatal error, 2 bad arguments.
+//! Diagnostics go to stderr, events to stdout; a status line (events/s,
+//! reconnects) is drawn on stderr when it is a terminal.
 
 mod demo;
 mod eightbyeight;
+mod output;
+mod progress;
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
-use pulsar_eventstream::{Client, Event, EventStream, MessageId, Position, Topic};
+use output::{Format, PropertyFilter};
+use pulsar_eventstream::{
+    Client, EventStream, FileCheckpoint, MessageId, Position, SubscriptionType, Topic,
+};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "tail",
     about = "Print the events of a Pulsar WebSocket topic (8x8 Event Streaming or any Pulsar), one per line.",
-    after_help = "Exit codes: 0 done, 1 fatal error, 2 bad arguments."
+    after_help = "Every option can also be set by its environment variable.\n\
+Exit codes: 0 done (count reached, stream ended, Ctrl-C or SIGTERM), 1 fatal error, 2 bad arguments."
 )]
 struct Args {
     /// Service URL, e.g. wss://pulsar-ws-euw2.8x8.com or ws://127.0.0.1:8080
@@ -38,7 +47,7 @@ struct Args {
     #[arg(long, env = "PULSAR_TOPIC", required_unless_present_any = ["demo", "tenant"])]
     topic: Option<String>,
 
-    /// Where to start: earliest, latest, or a message id (starts right after it)
+    /// Where a reader starts: earliest, latest, or a message id (starts right after it)
     #[arg(long, env = "PULSAR_POSITION", default_value = "latest")]
     position: String,
 
@@ -46,14 +55,39 @@ struct Args {
     #[arg(long, env = "PULSAR_SUBSCRIPTION")]
     subscription: Option<String>,
 
-    /// Exit 0 after this many events
-    #[arg(long)]
+    /// Subscription type of --subscription
+    #[arg(long, env = "PULSAR_SUBSCRIPTION_TYPE", value_enum, default_value_t = SubType::Exclusive)]
+    subscription_type: SubType,
+
+    /// Exit 0 after printing this many events
+    #[arg(long, env = "PULSAR_COUNT")]
     count: Option<u64>,
 
-    /// payload: the decoded payload, one per line; json: the whole event as one JSON line;
-    /// typed: one summary line per event from its typed 8x8 view
-    #[arg(long, value_enum, default_value_t = Format::Payload)]
+    /// Output format
+    #[arg(long, env = "PULSAR_FORMAT", value_enum, default_value_t = Format::Payload)]
     format: Format,
+
+    /// Print only events whose property NAME equals VALUE (repeatable; all must match)
+    #[arg(
+        long = "filter-property",
+        value_name = "NAME=VALUE",
+        env = "PULSAR_FILTER_PROPERTY",
+        value_delimiter = ','
+    )]
+    filter_property: Vec<PropertyFilter>,
+
+    /// Keep the reader's place in FILE: start after the saved id, save it on exit
+    #[arg(long, env = "PULSAR_CHECKPOINT", value_name = "FILE")]
+    checkpoint: Option<std::path::PathBuf>,
+
+    /// Seconds between keepalive pings (0 turns pings off)
+    #[arg(
+        long,
+        env = "PULSAR_PING_INTERVAL",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
+    ping_interval: u64,
 
     /// 8x8 API key, sent as the X-API-Key header
     #[arg(long, env = "PULSAR_API_KEY", hide_env_values = true)]
@@ -72,10 +106,28 @@ struct Args {
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Payload,
-    Json,
-    Typed,
+enum SubType {
+    Exclusive,
+    Shared,
+    Failover,
+    KeyShared,
+}
+
+impl From<SubType> for SubscriptionType {
+    fn from(kind: SubType) -> Self {
+        match kind {
+            SubType::Exclusive => SubscriptionType::Exclusive,
+            SubType::Shared => SubscriptionType::Shared,
+            SubType::Failover => SubscriptionType::Failover,
+            SubType::KeyShared => SubscriptionType::KeyShared,
+        }
+    }
+}
+
+/// How a run failed: bad arguments (exit 2) or a fatal error (exit 1).
+enum Failure {
+    Usage(String),
+    Fatal(String),
 }
 
 #[tokio::main]
@@ -83,20 +135,24 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::Usage(message)) => {
+            eprintln!("tail: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Fatal(message)) => {
             eprintln!("tail: {message}");
             ExitCode::from(1)
         }
     }
 }
 
-async fn run(mut args: Args) -> Result<(), String> {
-    let position = parse_position(&args.position)?;
+async fn run(mut args: Args) -> Result<(), Failure> {
+    let usage = Failure::Usage;
     // Keep the mock alive for the whole run.
     let _mock = if args.demo {
         let mock = demo::start()
             .await
-            .map_err(|e| format!("demo server: {e}"))?;
+            .map_err(|e| Failure::Fatal(format!("demo server: {e}")))?;
         args.service_url = Some(mock.service_url());
         args.topic = Some(demo::TOPIC.to_string());
         if args.position == "latest" {
@@ -109,88 +165,123 @@ async fn run(mut args: Args) -> Result<(), String> {
         );
         Some(mock)
     } else {
+        args.eightbyeight
+            .apply(&mut args.service_url, &mut args.topic)
+            .map_err(usage)?;
         None
     };
-    let position = if args.demo {
-        parse_position(&args.position)?
-    } else {
-        position
-    };
-    if !args.demo {
-        args.eightbyeight
-            .apply(&mut args.service_url, &mut args.topic)?;
-    }
+    let position = parse_position(&args.position).map_err(usage)?;
     let service_url = args
         .service_url
         .clone()
-        .ok_or("--service-url is required")?;
+        .ok_or_else(|| usage("--service-url is required".into()))?;
     let topic: Topic = args
         .topic
         .as_deref()
-        .ok_or("--topic is required")?
+        .ok_or_else(|| usage("--topic is required".into()))?
         .parse()
-        .map_err(|e| format!("{e}"))?;
+        .map_err(|e| usage(format!("{e}")))?;
+    if args.checkpoint.is_some() && args.subscription.is_some() {
+        return Err(usage(
+            "--checkpoint is for readers: a subscription keeps its own place".into(),
+        ));
+    }
 
-    let mut builder = Client::builder(service_url);
+    let ping = (args.ping_interval > 0).then(|| Duration::from_secs(args.ping_interval));
+    let mut builder = Client::builder(service_url).ping_interval(ping);
     if let Some(key) = args.api_key.take() {
         builder = builder.api_key(key);
     }
     if let Some(token) = args.token.take() {
         builder = builder.token(token);
     }
-    let client = builder.build().map_err(|e| e.to_string())?;
+    let client = builder.build().map_err(|e| usage(e.to_string()))?;
     let stream = match &args.subscription {
         Some(subscription) => {
             client
                 .consumer(topic.clone(), subscription.clone())
+                .subscription_type(args.subscription_type.into())
                 .subscribe()
                 .await
         }
         None => {
-            client
-                .reader(topic.clone())
-                .position(position)
-                .subscribe()
-                .await
+            let mut reader = client.reader(topic.clone()).position(position);
+            if let Some(path) = &args.checkpoint {
+                reader = reader.checkpoint(FileCheckpoint::new(path));
+            }
+            reader.subscribe().await
         }
     }
-    .map_err(|e| format!("cannot subscribe to {topic}: {e}"))?;
+    .map_err(|e| {
+        let message = format!("cannot subscribe to {topic}: {e}");
+        match e {
+            pulsar_eventstream::Error::Config(_)
+            | pulsar_eventstream::Error::InvalidTopic { .. } => Failure::Usage(message),
+            _ => Failure::Fatal(message),
+        }
+    })?;
     eprintln!("tail: connected to {} ({topic})", client.service_url());
-    print_events(stream, &args).await
+    print_events(stream, &args).await.map_err(Failure::Fatal)
+}
+
+/// Resolves on Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn print_events(mut stream: EventStream, args: &Args) -> Result<(), String> {
     let mut printed: u64 = 0;
+    let mut progress = progress::Progress::new();
     let stdout = std::io::stdout();
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
     let outcome = loop {
         if args.count.is_some_and(|n| printed >= n) {
             break Ok(());
         }
         let item = tokio::select! {
             item = stream.next() => item,
-            _ = &mut ctrl_c => break Ok(()),
+            _ = &mut stop => break Ok(()),
         };
         match item {
             None => break Ok(()),
             Some(Ok(event)) => {
-                let line = match args.format {
-                    Format::Payload => String::from_utf8_lossy(event.payload()).into_owned(),
-                    Format::Json => event_json(&event).to_string(),
-                    Format::Typed => eightbyeight::typed_line(&event),
-                };
+                if !output::matches(&event, &args.filter_property) {
+                    continue; // acked all the same when the next is asked for
+                }
+                let line = output::render(&event, args.format);
                 let mut out = stdout.lock();
                 if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
                     break Ok(()); // stdout closed (e.g. `| head`): stop quietly
                 }
                 printed += 1;
+                progress.update(printed, stream.stats().reconnects, false);
             }
             Some(Err(e)) if e.is_decode_error() => eprintln!("tail: skipped a bad frame: {e}"),
             Some(Err(e)) => break Err(e.to_string()),
         }
     };
-    // Acks the last event and closes cleanly, whatever ended the loop.
+    progress.finish(printed, stream.stats().reconnects);
+    // Acks the last event, saves the checkpoint and closes cleanly,
+    // whatever ended the loop.
     if let Err(e) = stream.close().await {
         eprintln!("tail: close: {e}");
     }
@@ -206,28 +297,4 @@ fn parse_position(text: &str) -> Result<Position, String> {
             .map(Position::MessageId)
             .map_err(|e| format!("--position must be earliest, latest or a message id: {e}")),
     }
-}
-
-/// The whole event as JSON; the payload inline when it is JSON itself.
-fn event_json(event: &Event) -> serde_json::Value {
-    let payload = serde_json::from_slice::<serde_json::Value>(event.payload())
-        .ok()
-        .or_else(|| {
-            event
-                .text()
-                .ok()
-                .map(|t| serde_json::Value::String(t.into()))
-        });
-    serde_json::json!({
-        "topic": event.topic().map(|t| t.to_string()),
-        "messageId": event.message_id().as_str(),
-        "ledgerId": event.message_id().ledger_id(),
-        "entryId": event.message_id().entry_id(),
-        "publishTime": event.publish_time_raw(),
-        "eventTime": event.event_time_raw(),
-        "key": event.key(),
-        "properties": event.properties(),
-        "redeliveryCount": event.redelivery_count(),
-        "payload": payload,
-    })
 }

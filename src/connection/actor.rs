@@ -22,6 +22,7 @@ use crate::consumer::PullMode;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::message_id::MessageId;
+use crate::stats::Instruments;
 use crate::wire::{self, InFrame, Inbound};
 
 /// Acks written but not flushed before the actor flushes anyway, so a busy
@@ -66,6 +67,7 @@ pub(crate) struct Actor {
     floor: Option<AckFloor>,
     /// Pull mode: permits granted and not yet used by a message.
     credit: u64,
+    instruments: Arc<Instruments>,
 }
 
 impl Actor {
@@ -75,6 +77,7 @@ impl Actor {
         commands: mpsc::UnboundedReceiver<Command>,
         commands_tx: mpsc::UnboundedSender<Command>,
         connection_events: ConnectionEvents,
+        instruments: Arc<Instruments>,
     ) -> Self {
         let floor = match (&spec.checkpoint, spec.kind.is_reader()) {
             (Some((_, schedule)), true) => Some(AckFloor::new(*schedule)),
@@ -99,6 +102,7 @@ impl Actor {
             connections: 0,
             floor,
             credit: 0,
+            instruments,
         }
     }
 
@@ -123,6 +127,7 @@ impl Actor {
                 SessionEnd::Lost(error) => error,
             };
             tracing::warn!(topic = %self.spec.label, %error, "connection lost");
+            self.instruments.set_connected(false);
             self.connection_events.emit(ConnectionEvent::Disconnected {
                 error: error.clone(),
             });
@@ -160,8 +165,15 @@ impl Actor {
                     Err(e) => return Some(e),
                 };
                 match dial::dial(&self.spec.client.inner, url).await {
-                    Ok(ws) => break ws,
-                    Err(e) => error = e,
+                    Ok(ws) => {
+                        self.instruments.reconnected();
+                        break ws;
+                    }
+                    Err(e) => {
+                        self.instruments.handshake_failed(e.status());
+                        tracing::info!(topic = %self.spec.label, attempt, error = %e, "reconnect failed");
+                        error = e;
+                    }
                 }
             };
             tracing::info!(topic = %self.spec.label, "reconnected");
@@ -208,6 +220,7 @@ impl Actor {
 
     async fn session(&mut self, ws: &mut Ws) -> SessionEnd {
         self.connections += 1;
+        self.instruments.set_connected(true);
         self.connection_events.emit(ConnectionEvent::Connected {
             connection: self.connections,
         });
@@ -257,9 +270,10 @@ impl Actor {
             }
             if let Some(delivery) = self.pending.take() {
                 match self.queue.try_push(delivery) {
-                    Ok(()) => {
+                    Ok(queued) => {
+                        self.instruments.buffered(queued);
                         if let Some(id) = self.pending_ack.take() {
-                            if let Err(e) = self.write(ws, wire::ack_frame(&id)).await {
+                            if let Err(e) = self.write_ack(ws, Some(&id)).await {
                                 return SessionEnd::Lost(e);
                             }
                         }
@@ -345,12 +359,14 @@ impl Actor {
                     floor.acked(seq);
                 }
                 self.remember_ack(&id);
+                self.instruments.ack_sent();
                 wire::ack_frame(&id)
             }
             Command::Nack { seq, id } => {
                 if !self.outstanding.remove(&seq) && seq >= self.session_first_seq {
                     return Ok(());
                 }
+                self.instruments.nack_sent();
                 wire::nack_frame(&id)
             }
             Command::EndOfTopic(reply) => {
@@ -458,6 +474,22 @@ impl Actor {
         SessionEnd::Finished
     }
 
+    /// Queues an ack (`None`: a flow-control frame without id, for a reader
+    /// frame that had none).
+    async fn write_ack(&mut self, ws: &mut Ws, id: Option<&str>) -> Result<()> {
+        self.instruments.ack_sent();
+        let frame = match id {
+            Some(id) => wire::ack_frame(id),
+            None => "{}".to_string(),
+        };
+        self.write(ws, frame).await
+    }
+
+    async fn write_nack(&mut self, ws: &mut Ws, id: &str) -> Result<()> {
+        self.instruments.nack_sent();
+        self.write(ws, wire::nack_frame(id)).await
+    }
+
     /// Queues a text frame; flushes when enough have piled up.
     async fn write(&mut self, ws: &mut Ws, frame: String) -> Result<()> {
         let limit = self.write_limit();
@@ -500,8 +532,13 @@ impl Actor {
                 }))
             }
             Some(Err(e)) => return Some(SessionEnd::Lost(map_ws_error(e))),
-            Some(Ok(Message::Text(text))) => self.text_frame(ws, text.as_str()).await,
+            Some(Ok(Message::Text(text))) => {
+                self.instruments.bytes(text.len());
+                self.text_frame(ws, text.as_str()).await
+            }
             Some(Ok(Message::Binary(data))) => {
+                self.instruments.bytes(data.len());
+                self.instruments.decode_error();
                 let error = Error::BinaryFrame { len: data.len() };
                 self.deliver_error(error, None, None);
                 Ok(())
@@ -559,13 +596,15 @@ impl Actor {
         if !self.is_reader() && self.recent_ack_set.contains(&*wire_id) {
             // A redelivery of an event the application already acked (the
             // ack was lost with a connection): ack again, do not deliver.
-            return self.write(ws, wire::ack_frame(&wire_id)).await;
+            return self.write_ack(ws, Some(&wire_id)).await;
         }
         let wire_id: Arc<str> = Arc::from(&*wire_id);
         let (message_id, payload) = match wire::decode_message(&wire_id, &payload) {
             Ok(decoded) => decoded,
             Err(error) => return self.undecodable(ws, error, Some(wire_id)).await,
         };
+        self.instruments
+            .event_received(frame.publish_time.as_deref());
         let seq = self.next_seq;
         self.next_seq += 1;
         self.credit = self.credit.saturating_sub(1);
@@ -600,7 +639,7 @@ impl Actor {
         // On-receive acks go out as the event enters the channel, so that the
         // server's window still bounds what is buffered here.
         match (handoff_ack, handed_over) {
-            (Some(id), true) => self.write(ws, wire::ack_frame(&id)).await,
+            (Some(id), true) => self.write_ack(ws, Some(&id)).await,
             (Some(id), false) => {
                 self.pending_ack = Some(id);
                 Ok(())
@@ -613,16 +652,20 @@ impl Actor {
     /// error item, and the server is answered so that nothing stalls.
     async fn undecodable(&mut self, ws: &mut Ws, error: Error, id: Option<Arc<str>>) -> Result<()> {
         tracing::debug!(topic = %self.spec.label, %error, "undecodable frame");
+        self.instruments.decode_error();
         let Some(id) = id else {
             if self.is_reader() {
-                self.write(ws, "{}".to_string()).await?;
+                self.write_ack(ws, None).await?;
             }
             self.deliver_error(error, None, None);
             return Ok(());
         };
         let position = MessageId::from_wire_arc(id.clone()).ok();
         if self.is_reader() {
-            self.write(ws, wire::ack_frame(&id)).await?;
+            // The reader counts any JSON frame; echo the id only when it is
+            // one (an unparsable id could make a strict server hang up).
+            let echo = position.as_ref().map(|_| &*id);
+            self.write_ack(ws, echo).await?;
             self.deliver_error(error, None, position);
             return Ok(());
         }
@@ -636,13 +679,13 @@ impl Actor {
             }
             AckMode::OnReceive => {
                 self.remember_ack(&id);
-                self.write(ws, wire::ack_frame(&id)).await?;
+                self.write_ack(ws, Some(&id)).await?;
                 self.deliver_error(error, None, position);
             }
             AckMode::Manual => {
                 // Nobody can ack it: let the broker redeliver it, and
                 // dead-letter it when a dead-letter policy is set.
-                self.write(ws, wire::nack_frame(&id)).await?;
+                self.write_nack(ws, &id).await?;
                 self.deliver_error(error, None, position);
             }
         }
@@ -667,7 +710,10 @@ impl Actor {
     /// `true` when handed over now, `false` when parked.
     fn deliver(&mut self, delivery: Delivery) -> bool {
         match self.queue.try_push(delivery) {
-            Ok(()) => true,
+            Ok(queued) => {
+                self.instruments.buffered(queued);
+                true
+            }
             Err(delivery) => {
                 self.pending = Some(delivery);
                 false
@@ -716,6 +762,7 @@ impl Actor {
             Ok(r) => r,
             Err(_) => Ok(()), // the server did not answer in time; we are done anyway
         };
+        self.instruments.set_connected(false);
         tracing::debug!(topic = %self.spec.label, "closed");
         if let Some(reply) = reply {
             let _ = reply.send(result);

@@ -33,7 +33,7 @@ pub(crate) fn stream_url(spec: &StreamSpec, resume: Option<&MessageId>) -> Resul
     build_url(&spec.client.inner.service_url, &spec.path, &query)
 }
 
-fn build_url(base: &Url, path: &str, query: &[(&str, String)]) -> Result<Url> {
+pub(crate) fn build_url(base: &Url, path: &str, query: &[(&str, String)]) -> Result<Url> {
     let mut text = base.as_str().trim_end_matches('/').to_string();
     text.push('/');
     text.push_str(path);

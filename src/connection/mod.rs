@@ -4,7 +4,7 @@
 //! pings on a timer, and reconnects under the reconnect policy.
 
 mod actor;
-mod dial;
+pub(crate) mod dial;
 mod handshake;
 mod queue;
 
@@ -25,6 +25,7 @@ use crate::event::Event;
 use crate::message_id::MessageId;
 use crate::reader::Position;
 use crate::reconnect::ReconnectPolicy;
+use crate::stats::Instruments;
 use crate::stream::EventStream;
 use crate::topic::Topic;
 
@@ -111,7 +112,7 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
         }
     }
     let url = dial::stream_url(&spec, None)?;
-    let ws = dial::dial(&spec.client.inner, url).await?;
+    let ws = dial::dial(&spec.client.inner, url.clone()).await?;
     let connection_events = ConnectionEvents::new(spec.client.inner.on_connection_event.clone());
     // Room for the whole window and then some: a server that respects its
     // window never fills the queue, so the actor keeps reading (and
@@ -121,17 +122,31 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
         queue.notify_every_take();
     }
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let instruments = Arc::new(Instruments::new(&spec.label));
+    instruments.set_connected(true);
     let stream = EventStream::new(
         queue.clone(),
+        instruments.clone(),
         commands_tx.clone(),
-        spec.ack_mode,
-        spec.topic.clone(),
-        spec.kind.is_reader(),
-        spec.pull.is_some(),
+        &spec,
         connection_events.sender(),
     );
-    tracing::debug!(topic = %spec.label, "connected");
-    let actor = actor::Actor::new(spec, queue, commands_rx, commands_tx, connection_events);
-    tokio::spawn(actor.run(ws));
+    // One span per stream: every log line of its actor carries it.
+    let span = tracing::info_span!(
+        "pulsar_stream",
+        topic = %spec.label,
+        endpoint = if spec.kind.is_reader() { "reader" } else { "consumer" },
+        url = %crate::auth::redact_url(&url),
+    );
+    tracing::debug!(parent: &span, "connected");
+    let actor = actor::Actor::new(
+        spec,
+        queue,
+        commands_rx,
+        commands_tx,
+        connection_events,
+        instruments,
+    );
+    tokio::spawn(tracing::Instrument::instrument(actor.run(ws), span));
     Ok(stream)
 }

@@ -58,20 +58,22 @@ impl Queue {
     // ----- actor side -----
 
     /// Queues `item` unless the queue is full (then gives it back).
+    /// On success, returns how many items are queued.
     // Giving the item back by value is the point; boxing it would cost an
     // allocation per event.
     #[allow(clippy::result_large_err)]
-    pub(crate) fn try_push(&self, item: Delivery) -> Result<(), Delivery> {
+    pub(crate) fn try_push(&self, item: Delivery) -> Result<usize, Delivery> {
         let mut state = self.lock();
         if state.items.len() >= self.capacity {
             return Err(item);
         }
         state.items.push_back(item);
+        let queued = state.items.len();
         if let Some(waker) = state.waker.take() {
             drop(state);
             waker.wake();
         }
-        Ok(())
+        Ok(queued)
     }
 
     /// Queues the stream's last item regardless of room, then marks the end.
@@ -128,8 +130,12 @@ impl Queue {
                     Delivery::Error { position, .. } => position.as_ref(),
                     Delivery::Fatal(_) => None,
                 };
+                // Never move backwards: a stray older id (a hostile or buggy
+                // server) must not make a reconnect re-read what was seen.
                 if let Some(id) = position {
-                    state.last_delivered = Some(id.clone());
+                    if state.last_delivered.as_ref().is_none_or(|last| id > last) {
+                        state.last_delivered = Some(id.clone());
+                    }
                 }
                 let was_full = state.items.len() + 1 >= self.capacity;
                 let notify = was_full || state.notify_every_take;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tokio_tungstenite::tungstenite::Message;
 
-use super::frames::{end_of_topic_frame, message_frame, producer_ack, Record};
+use super::frames::{end_of_topic_frame, message_frame, Record};
 use super::state::{Conn, MsgState, Out, State, Sub, SubType, Timer};
 use super::types::{Endpoint, MockMessage};
 
@@ -353,65 +353,4 @@ impl State {
             conn.push(Out::Frame(Message::text(end_of_topic_frame(end))));
         }
     }
-
-    /// One producer frame (§8): appends and answers with a producer ack.
-    pub(crate) fn produce(&mut self, id: u64, json: Option<&serde_json::Value>) {
-        let Some(topic) = self.conns.get(&id).map(|c| c.topic.clone()) else {
-            return;
-        };
-        let ack = match json.and_then(|j| j.as_object()) {
-            None => producer_ack(
-                "send-error:3",
-                None,
-                Some("Failed to deserialize from JSON"),
-                None,
-            ),
-            Some(obj) => {
-                let context = match obj.get("context") {
-                    Some(serde_json::Value::String(s)) => Some(s.clone()),
-                    Some(serde_json::Value::Null) | None => None,
-                    Some(other) => Some(other.to_string()),
-                };
-                match parse_producer_message(obj) {
-                    Ok(msg) => {
-                        let mid = self.append(&topic, msg);
-                        producer_ack("ok", Some(&mid), None, context.as_deref())
-                    }
-                    Err(e) => producer_ack("send-error:7", None, Some(e), context.as_deref()),
-                }
-            }
-        };
-        if let Some(c) = self.conns.get_mut(&id) {
-            c.push(Out::Frame(Message::text(ack)));
-        }
-    }
-}
-
-fn parse_producer_message(
-    obj: &serde_json::Map<String, serde_json::Value>,
-) -> Result<MockMessage, &'static str> {
-    use base64::Engine as _;
-    let payload = obj
-        .get("payload")
-        .and_then(|p| p.as_str())
-        .ok_or("Missing payload")?;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(payload)
-        .map_err(|_| "Failed to decode payload")?;
-    let mut msg = MockMessage::new(bytes);
-    if let Some(k) = obj.get("key").and_then(|k| k.as_str()) {
-        msg.key = Some(k.to_string());
-    }
-    if let Some(props) = obj.get("properties").and_then(|p| p.as_object()) {
-        for (k, v) in props {
-            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-            msg.properties.insert(k.clone(), v);
-        }
-    }
-    match obj.get("eventTime") {
-        Some(serde_json::Value::String(t)) if t.contains('T') => msg.event_time = Some(t.clone()),
-        Some(serde_json::Value::Null) | None => {}
-        Some(_) => return Err("Failed to parse eventTime"),
-    }
-    Ok(msg)
 }

@@ -30,6 +30,7 @@
 mod dispatch;
 mod frames;
 mod message_id;
+mod producer;
 mod server;
 mod session;
 mod state;
@@ -349,6 +350,48 @@ impl MockPulsar {
                 c.push(Out::Frame(msg.clone()));
             }
         });
+    }
+
+    /// Holds (`true`) or releases producer receipts. While paused, producer frames are still read
+    /// and their messages stored, but the acks (§8) are held per connection; resuming sends them
+    /// in arrival order. The held acks of a connection that drops are lost while the messages
+    /// stay stored — the case where an at-least-once client stores a message twice.
+    pub fn pause_receipts(&self, paused: bool) {
+        self.shared.with(|st| {
+            st.receipts.paused = paused;
+            st.receipts_changed();
+        });
+    }
+
+    /// Answers producer frames out of order (acks are asynchronous on the real server, §8): acks
+    /// are held per connection until `group` are held, then sent in reverse order. `0` or `1`
+    /// turns this off and sends whatever is held, in arrival order.
+    pub fn reorder_receipts(&self, group: usize) {
+        self.shared.with(|st| {
+            st.receipts.reorder = group;
+            st.receipts_changed();
+        });
+    }
+
+    /// The next `count` producer frames that are JSON objects are not stored and are answered
+    /// `{"result":"send-error:<code>","errorMsg":<error_msg>,"context":…}`. Code 8 is the broker
+    /// failing the send, 7 a bad field (§8). (A real server answers 3 only to frames that are not
+    /// JSON, and then without a context; the mock does that by itself.)
+    pub fn fail_next_sends(&self, code: u16, error_msg: &str, count: usize) {
+        self.shared.with(|st| {
+            st.receipts.fail = (count > 0).then(|| (code, error_msg.to_string(), count));
+        });
+    }
+
+    /// Producer acks currently held back by [`MockPulsar::pause_receipts`] or
+    /// [`MockPulsar::reorder_receipts`], over all connections.
+    pub fn held_receipts(&self) -> usize {
+        self.shared.read(|st| st.held_receipts())
+    }
+
+    /// Waits until at least `n` producer acks are held back.
+    pub async fn wait_for_held_receipts(&self, n: usize) {
+        self.shared.wait_until(|st| st.held_receipts() >= n).await;
     }
 
     /// A broker restart: every connection is dropped and per-connection state is forgotten

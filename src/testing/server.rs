@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 
 use super::frames::error_page;
 use super::message_id;
+use super::producer::attach_producer;
 use super::session;
 use super::state::{Conn, ConsumerOpts, MsgState, Shared, State, Sub, SubMsg, SubType};
 use super::types::{Endpoint, Handshake};
@@ -234,8 +235,8 @@ fn check(
                 let m = format!("Failed to create producer: Topic {topic} does not exist");
                 return Err(page(404, uri, &m));
             }
-            st.topic_mut(&topic);
-            st.conns.insert(id, Conn::new(endpoint, topic, kill));
+            let name = q.get("producerName").cloned();
+            attach_producer(st, id, topic, name, kill).map_err(|m| page(409, uri, &m))?;
         }
         _ => {
             let Some(sub) = route.subscription.clone().filter(|s| !s.is_empty()) else {
@@ -466,6 +467,10 @@ fn producer_params(q: &BTreeMap<String, String>) -> Result<(), String> {
         "batchingMaxPublishDelay",
     ] {
         parse_int(q, key)?;
+    }
+    if let Some(v) = q.get("initialSequenceId") {
+        v.parse::<i64>()
+            .map_err(|_| format!("For input string: \"{v}\""))?;
     }
     Ok(())
 }

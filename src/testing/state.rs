@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::frames::{now_pulsar, Record};
 use super::message_id;
+use super::producer::ReceiptFaults;
 use super::types::{ClientClose, ClientFrame, Endpoint, Handshake, MockMessage};
 
 /// `subscriptionType` (protocol.md §2.1).
@@ -116,6 +117,10 @@ pub(crate) struct Conn {
     pub(crate) opts: ConsumerOpts,
     /// After `unsubscribe`: open and silent (§6.3).
     pub(crate) silent: bool,
+    /// Producer: `producerName`, unique per topic among open producers (409 otherwise).
+    pub(crate) producer_name: Option<String>,
+    /// Producer acks held back by the receipt faults, in arrival order.
+    pub(crate) held_receipts: Vec<String>,
 }
 
 impl Conn {
@@ -135,6 +140,8 @@ impl Conn {
             cursor: 0,
             opts: ConsumerOpts::default(),
             silent: false,
+            producer_name: None,
+            held_receipts: Vec::new(),
         }
     }
 
@@ -192,6 +199,7 @@ pub(crate) struct State {
     pub(crate) paused: bool,
     pub(crate) frozen: bool,
     pub(crate) faults: Faults,
+    pub(crate) receipts: ReceiptFaults,
     pub(crate) timers: Vec<Timer>,
     pub(crate) seq: u64,
     pub(crate) next_ledger: u64,
