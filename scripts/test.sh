@@ -4,10 +4,11 @@
 #   scripts/test.sh           fast tier, then the real-broker tier against two Pulsar brokers
 #   scripts/test.sh --fast    fast tier only (unit, doc, example and MockPulsar tests; no broker)
 #   scripts/test.sh --fuzz    long mode: every cargo-fuzz target in fuzz/ for 5 minutes each
-#                             (FUZZ_SECONDS overrides; needs nightly and cargo-fuzz, installed if
-#                             missing). Seeds: fuzz/seeds/<target>; crashes land in
-#                             fuzz/artifacts/<target>: fix them and commit each input to
-#                             fuzz/regressions/<target>, which tests/fuzz_regressions.rs replays.
+#                             (FUZZ_SECONDS overrides, FUZZ_TARGETS="a b" picks targets; needs
+#                             nightly and cargo-fuzz, installed if missing). Seeds are in
+#                             fuzz/seeds/<target>; crashes land in fuzz/artifacts/<target>: fix
+#                             them and commit each input to fuzz/regressions/<target>, which
+#                             tests/fuzz_regressions.rs replays.
 #
 # Fast tier:   cargo test --all-features on the lib, bins, examples, doc tests and every tests/*.rs
 #              except tests/pulsar_*.rs.
@@ -29,7 +30,7 @@ for arg in "$@"; do
     --fast) FAST_ONLY=1 ;;
     --fuzz) FUZZ=1 ;;
     -h | --help)
-      sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -98,7 +99,8 @@ fuzz_target() {
 if [ "$FUZZ" = 1 ]; then
   FUZZ_SECONDS="${FUZZ_SECONDS:-300}"
   if phase "fuzz: setup (nightly, cargo-fuzz, build)" fuzz_setup; then
-    for target in $(sed -n 's/^name = "\([a-z0-9_]*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^pulsar'); do
+    targets="${FUZZ_TARGETS:-$(sed -n 's/^name = "\([a-z0-9_]*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^pulsar')}"
+    for target in $targets; do
       phase "fuzz: $target (${FUZZ_SECONDS}s)" fuzz_target "$target" || true
     done
   fi
