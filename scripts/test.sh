@@ -92,7 +92,7 @@ fuzz_target() {
   [ -d "fuzz/regressions/$target" ] && dirs+=("fuzz/regressions/$target")
   cargo +nightly fuzz run --fuzz-dir fuzz "$target" "${dirs[@]}" -- \
     -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
-    2>&1 | grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)' | tail -n 40
+    2>&1 | grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)|^ +[0-9]+: |^ +at ' | tail -n 60
   return "${PIPESTATUS[0]}"
 }
 

@@ -80,11 +80,24 @@ pub(crate) fn classify(frame: InFrame<'_>) -> Result<Inbound<'_>, crate::Error> 
 /// [`Error::InvalidFrame`](crate::Error::InvalidFrame); the frame's text is
 /// never copied into the error.
 pub(crate) fn parse(text: &str) -> Result<Inbound<'_>, crate::Error> {
+    if !is_object(text) {
+        return Err(crate::Error::InvalidFrame {
+            reason: "not a JSON object".into(),
+        });
+    }
     let frame: InFrame<'_> =
         serde_json::from_str(text).map_err(|e| crate::Error::InvalidFrame {
             reason: e.to_string(),
         })?;
     classify(frame)
+}
+
+/// Whether `text` starts like a JSON object. serde's derived structs also
+/// accept an array, field by field in order (`["CAMQADAA","e30="]` would be a
+/// message); the server only ever sends objects.
+pub(crate) fn is_object(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
 }
 
 /// Decodes a message frame's id and base64 payload.
@@ -196,6 +209,16 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn only_objects_are_frames() {
+        // Found by fuzzing: a derived struct also reads an array positionally.
+        assert!(matches!(
+            parse(r#"["CAMQADAA","e30="]"#),
+            Err(crate::Error::InvalidFrame { .. })
+        ));
+        assert!(matches!(parse(" \n{\"type\":\"x\"}"), Ok(Inbound::Control)));
     }
 
     #[test]
