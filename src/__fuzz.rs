@@ -10,7 +10,6 @@
 
 use std::cmp::Ordering;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -34,33 +33,33 @@ pub enum Frame {
     Control,
 }
 
-/// Decodes one text frame exactly as a reader or consumer stream does:
-/// `wire::parse`, then the id and payload of a message.
+/// Decodes one text frame exactly as a reader or consumer stream does
+/// (`wire::parse`, `wire::classify`, `wire::decode_message`, with the
+/// stream's errors).
 pub fn decode_frame(text: &str) -> Result<Frame, Error> {
-    match wire::parse(text)? {
+    let frame = wire::parse(text).map_err(|e| Error::InvalidFrame {
+        reason: e.to_string(),
+    })?;
+    match wire::classify(frame)? {
         Inbound::EndOfTopic(end) => Ok(Frame::EndOfTopic(end)),
         Inbound::Control => Ok(Frame::Control),
         Inbound::Message(frame) => {
-            let (Some(id), Some(payload)) = (&frame.message_id, &frame.payload) else {
-                unreachable!("classify() returns messages with both fields")
-            };
-            let wire_id: Arc<str> = Arc::from(&**id);
-            let (message_id, payload) = wire::decode_message(&wire_id, payload)?;
+            let decoded = wire::decode_message(frame).map_err(|bad| bad.error)?;
             // The stream's own channel is not needed: acks go nowhere.
             let (commands, _) = mpsc::unbounded_channel();
             Ok(Frame::Event(Box::new(Event {
-                message_id: message_id.clone(),
-                payload,
-                properties: frame.properties.unwrap_or_default(),
-                publish_time: frame.publish_time.map(|t| t.into_owned()),
-                event_time: frame.event_time.map(|t| t.into_owned()),
-                key: frame.key.map(|k| k.into_owned()),
-                redelivery_count: frame.redelivery_count.unwrap_or(0),
+                message_id: decoded.message_id.clone(),
+                payload: decoded.payload,
+                properties: decoded.properties,
+                publish_time: decoded.publish_time,
+                event_time: decoded.event_time,
+                key: decoded.key,
+                redelivery_count: decoded.redelivery_count,
                 topic: None,
                 ack: AckHandle {
                     seq: 0,
-                    wire_id,
-                    message_id: Some(message_id),
+                    wire_id: decoded.wire_id,
+                    message_id: Some(decoded.message_id),
                     commands,
                     can_nack: true,
                 },
@@ -84,17 +83,37 @@ pub fn message_frame(data: &[u8]) {
             let _ = (event.properties().len(), format!("{event:?}"));
             #[cfg(feature = "eightbyeight")]
             let _ = event.eightbyeight();
-            // The id is kept verbatim, for acks.
             if let Ok(json) = serde_json::from_str::<Value>(text) {
+                // The id is kept verbatim, for acks.
                 assert_eq!(
                     json.get("messageId").and_then(Value::as_str),
                     Some(event.message_id().as_str())
+                );
+                // The payload decoder agrees with the base64 engine.
+                let sent = json
+                    .get("payload")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                assert_eq!(
+                    BASE64.decode(sent).ok().as_deref(),
+                    Some(&event.payload()[..])
                 );
             }
             assert!(event.ack().is_err(), "no stream behind this event");
         }
         Ok(_) => {}
-        Err(error) => check_decode_error(&error),
+        Err(error) => {
+            if let (Error::InvalidPayload { .. }, Ok(json)) =
+                (&error, serde_json::from_str::<Value>(text))
+            {
+                let sent = json
+                    .get("payload")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                assert!(BASE64.decode(sent).is_err(), "{sent:?} rejected");
+            }
+            check_decode_error(&error)
+        }
     }
 }
 

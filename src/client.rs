@@ -127,8 +127,9 @@ impl Client {
     }
 
     /// A consumer on several topics at once through the server's multi-topic
-    /// endpoint (`/ws/v3/consumer/{subscription}?topics=…`, Pulsar 3.2+
-    /// standalone WebSocket service). Its events carry no topic: the server
+    /// endpoint (`/ws/v3/consumer/{subscription}?topics=…`, Pulsar 3.2+; served
+    /// by the standalone and the broker-embedded WebSocket service, checked on
+    /// 4.0.7). Its events carry no topic: the server
     /// does not say. Where that endpoint is missing, subscribe per topic and
     /// use [`EventStream::merge`](crate::EventStream::merge).
     pub fn multi_topic_consumer(
@@ -156,6 +157,8 @@ impl Client {
     /// The service URL, with any secret redacted.
     pub fn service_url(&self) -> String {
         redact_url(&self.inner.service_url)
+            .trim_end_matches('/')
+            .to_string()
     }
 }
 

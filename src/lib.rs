@@ -140,3 +140,33 @@ pub use topic::{Domain, Topic};
 
 #[cfg(feature = "eightbyeight")]
 pub use eightbyeight::EightByEightEvent;
+
+/// Not public API: hooks for this crate's own benchmarks (`benches/`), thin
+/// wrappers over private code. They may change or vanish in any release.
+#[doc(hidden)]
+pub mod __bench {
+    use bytes::Bytes;
+
+    use crate::{Error, MessageId, Result};
+
+    /// Decodes one server text frame the way the socket actor does (parse,
+    /// classify, message id, base64 payload), keeping the id and payload.
+    pub fn decode_frame(text: &str) -> Result<(MessageId, Bytes)> {
+        let frame = crate::wire::parse(text).map_err(|e| Error::InvalidFrame {
+            reason: e.to_string(),
+        })?;
+        match crate::wire::classify(frame)? {
+            crate::wire::Inbound::Message(frame) => crate::wire::decode_message(frame)
+                .map(|d| (d.message_id, d.payload))
+                .map_err(|bad| bad.error),
+            _ => Err(Error::InvalidFrame {
+                reason: "not a message".into(),
+            }),
+        }
+    }
+
+    /// The ack frame for a message id, as the socket actor writes it.
+    pub fn ack_frame(message_id: &str) -> String {
+        crate::wire::ack_frame(message_id)
+    }
+}

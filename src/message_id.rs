@@ -91,10 +91,22 @@ impl MessageId {
             id: wire.chars().take(128).collect(),
             reason: reason.to_string(),
         };
-        let bytes = BASE64
-            .decode(wire.as_bytes())
-            .map_err(|e| invalid(&format!("not base64: {e}")))?;
-        let fields = decode_message_id_data(&bytes).map_err(invalid)?;
+        // Ids are a few dozen bytes: decode on the stack, not the heap.
+        let mut stack = [0u8; 64];
+        let heap;
+        let bytes = match BASE64.decode_slice(wire.as_bytes(), &mut stack) {
+            Ok(len) => &stack[..len],
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => {
+                heap = BASE64
+                    .decode(wire.as_bytes())
+                    .map_err(|e| invalid(&format!("not base64: {e}")))?;
+                &heap[..]
+            }
+            Err(base64::DecodeSliceError::DecodeError(e)) => {
+                return Err(invalid(&format!("not base64: {e}")))
+            }
+        };
+        let fields = decode_message_id_data(bytes).map_err(invalid)?;
         Ok(MessageId {
             wire,
             ledger_id: fields.ledger_id,
@@ -357,6 +369,16 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn decodes_long_ids_too() {
+        // ledger 1, entry 2, then an unknown 100-byte field: past the stack
+        // buffer.
+        let mut bytes = vec![0x08, 1, 0x10, 2, 0x52, 100];
+        bytes.extend([0xab; 100]);
+        let id = MessageId::from_wire(&BASE64.encode(&bytes)).unwrap();
+        assert_eq!((id.ledger_id(), id.entry_id()), (1, 2));
     }
 
     #[test]

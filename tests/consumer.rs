@@ -268,3 +268,41 @@ async fn close_flushes_pending_acks_then_closes_with_1000() {
         "the Close comes after every ack"
     );
 }
+
+#[tokio::test]
+async fn a_copy_resent_on_the_same_connection_is_not_shown_twice() {
+    // After a topic unload the proxy re-sends unacked messages on the same
+    // session (seen on Pulsar 4.0.7): the application must not get them
+    // twice, and the server must get one ack per copy it counted.
+    let (mock, client) = setup().await;
+    let (name, topic) = topic("same-session-copy");
+    let first = mock.publish(&name, MockMessage::new("{}"));
+    let mut events = client
+        .consumer(topic, "dedup")
+        .initial_position(InitialPosition::Earliest)
+        .ack_mode(AckMode::Manual)
+        .subscribe()
+        .await
+        .unwrap();
+    let event = next(&mut events).await.unwrap();
+    assert_eq!(event.message_id().as_str(), first);
+    let copy = format!(
+        r#"{{"messageId":"{first}","payload":"e30=","properties":{{}},"publishTime":"2026-11-23T10:00:00Z","redeliveryCount":0}}"#
+    );
+    mock.send_raw(pulsar_eventstream::testing::RawFrame::Text(copy));
+    let second = mock.publish(&name, MockMessage::new("next"));
+    let after = next(&mut events).await.unwrap();
+    assert_eq!(
+        after.message_id().as_str(),
+        second,
+        "the copy was not shown"
+    );
+    event.ack().unwrap();
+    after.ack().unwrap();
+    within(events.end_of_topic()).await.unwrap();
+    assert_eq!(
+        mock.acks(&name, "dedup"),
+        vec![first.clone(), first, second]
+    );
+    events.close().await.unwrap();
+}

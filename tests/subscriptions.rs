@@ -272,28 +272,65 @@ async fn a_merged_stream_tags_every_event_with_its_topic() {
 #[tokio::test]
 async fn multi_topic_and_pattern_consumers_use_the_v3_endpoint() {
     let (mock, client) = setup().await;
-    let (_, a) = topic("multi-a");
-    let (_, b) = topic("multi-b");
-    // MockPulsar, like the broker-embedded service, does not serve v3: the
-    // handshake is what we check here.
-    let refused = client
+    let (name_a, a) = topic("multi-a");
+    let (name_b, b) = topic("multi-b");
+    let ids_a = mock.publish_many(&name_a, numbered(40));
+    let ids_b = mock.publish_many(&name_b, numbered(25));
+    // Not matched by the pattern below.
+    mock.publish_many(&topic("other").0, numbered(5));
+
+    // MockPulsar serves the v3 endpoint as the real broker-embedded service does (checked on
+    // Pulsar 4.0.7): every topic's messages, in order per topic, in frames that do not say
+    // which topic they come from.
+    let mut events = client
         .multi_topic_consumer([a.clone(), b.clone()], "all of them")
+        .initial_position(InitialPosition::Earliest)
         .ack_mode(AckMode::Manual)
         .subscribe()
-        .await;
-    assert!(
-        matches!(refused, Err(Error::NotFound { .. })),
-        "{refused:?}"
-    );
-    let pattern = client
-        .pattern_consumer("persistent://acme/events/multi-.*", "all of them")
+        .await
+        .unwrap();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for event in take_events(&mut events, 65).await {
+        assert!(event.topic().is_none(), "the server does not say");
+        assert!(seen.insert(event.message_id().to_string()), "no duplicate");
+        event.ack().unwrap();
+    }
+    let expected: BTreeSet<String> = ids_a.iter().chain(&ids_b).cloned().collect();
+    assert_eq!(seen, expected, "every event of both topics");
+    // Each ack reached the subscription of its own topic, in delivery order.
+    within(mock.wait_for_acks(&name_a, "all of them", 40)).await;
+    within(mock.wait_for_acks(&name_b, "all of them", 25)).await;
+    assert_eq!(mock.acks(&name_a, "all of them"), ids_a);
+    assert_eq!(mock.acks(&name_b, "all of them"), ids_b);
+    assert_eq!(mock.backlog(&name_a, "all of them"), Some(0));
+    assert_eq!(mock.backlog(&name_b, "all of them"), Some(0));
+    events.close().await.unwrap();
+
+    let mut pattern = client
+        .pattern_consumer("persistent://acme/events/multi-.*", "by pattern")
+        .initial_position(InitialPosition::Earliest)
         .subscribe()
-        .await;
-    assert!(matches!(pattern, Err(Error::NotFound { .. })));
+        .await
+        .unwrap();
+    let mut per_topic: HashMap<bool, Vec<String>> = HashMap::new();
+    for event in take_events(&mut pattern, 65).await {
+        assert!(event.topic().is_none());
+        let id = event.message_id().to_string();
+        per_topic.entry(ids_a.contains(&id)).or_default().push(id);
+    }
+    assert_eq!(per_topic[&true], ids_a, "topic a complete, in order");
+    assert_eq!(per_topic[&false], ids_b, "topic b complete, in order");
+    // Auto mode: the last event is acked on close.
+    pattern.close().await.unwrap();
+    assert_eq!(mock.backlog(&name_a, "by pattern"), Some(0));
+    assert_eq!(mock.backlog(&name_b, "by pattern"), Some(0));
+    assert!(mock.subscriptions(&topic("other").0).is_empty());
+
     let handshakes = mock.handshakes();
     assert_eq!(handshakes[0].endpoint, Endpoint::MultiTopicConsumer);
     assert_eq!(handshakes[0].path, "/ws/v3/consumer/all%20of%20them");
     assert_eq!(handshakes[0].query["topics"], format!("{a},{b}"));
+    assert_eq!(handshakes[1].path, "/ws/v3/consumer/by%20pattern");
     assert_eq!(
         handshakes[1].query["topicsPattern"],
         "persistent://acme/events/multi-.*"

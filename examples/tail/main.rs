@@ -103,6 +103,10 @@ struct Args {
 
     #[command(flatten)]
     eightbyeight: eightbyeight::Flags,
+
+    /// Demo only: stop after reading this many events (printed or filtered).
+    #[arg(skip)]
+    demo_events: Option<u64>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -158,7 +162,7 @@ async fn run(mut args: Args) -> Result<(), Failure> {
         if args.position == "latest" {
             args.position = "earliest".into();
         }
-        args.count = args.count.or(Some(demo::EVENT_COUNT as u64));
+        args.demo_events = Some(demo::EVENT_COUNT as u64);
         eprintln!(
             "tail: demo mode: {} events from an in-process MockPulsar",
             demo::EVENT_COUNT
@@ -249,12 +253,13 @@ async fn shutdown_signal() {
 
 async fn print_events(mut stream: EventStream, args: &Args) -> Result<(), String> {
     let mut printed: u64 = 0;
+    let mut read: u64 = 0;
     let mut progress = progress::Progress::new();
     let stdout = std::io::stdout();
     let stop = shutdown_signal();
     tokio::pin!(stop);
     let outcome = loop {
-        if args.count.is_some_and(|n| printed >= n) {
+        if args.count.is_some_and(|n| printed >= n) || args.demo_events.is_some_and(|n| read >= n) {
             break Ok(());
         }
         let item = tokio::select! {
@@ -264,6 +269,7 @@ async fn print_events(mut stream: EventStream, args: &Args) -> Result<(), String
         match item {
             None => break Ok(()),
             Some(Ok(event)) => {
+                read += 1;
                 if !output::matches(&event, &args.filter_property) {
                     continue; // acked all the same when the next is asked for
                 }

@@ -1,12 +1,12 @@
 //! The task that owns one stream's socket: reads, delivers, acks, pings and
 //! reconnects.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -28,6 +28,9 @@ use crate::wire::{self, InFrame, Inbound};
 /// Acks written but not flushed before the actor flushes anyway, so a busy
 /// read side cannot hold acks back for long.
 const MAX_UNFLUSHED: usize = 256;
+/// Frames handled per read burst, at most, before the actor looks at its
+/// commands and wakes the application: one wake per burst, not per event.
+const READ_BATCH: usize = 32;
 /// How many recently acknowledged ids a consumer remembers to drop their
 /// redeliveries.
 const RECENT_ACKS: usize = 4096;
@@ -49,6 +52,10 @@ pub(crate) struct Actor {
     session_first_seq: u64,
     /// Delivered on this connection and not yet acked: dedups double acks.
     outstanding: HashSet<u64>,
+    /// Consumers: ids handed out on this connection and not yet acked, with
+    /// how many more copies the server sent meanwhile (a topic unload makes
+    /// the proxy re-send unacked messages on the same session).
+    in_hand: HashMap<Arc<str>, u32>,
     /// A delivery waiting for room in the channel; reading pauses meanwhile
     /// (only a server that ignores its window gets here).
     pending: Option<Delivery>,
@@ -91,6 +98,7 @@ impl Actor {
             next_seq: 0,
             session_first_seq: 0,
             outstanding: HashSet::new(),
+            in_hand: HashMap::new(),
             pending: None,
             pending_ack: None,
             end_of_topic_waiters: VecDeque::new(),
@@ -189,6 +197,7 @@ impl Actor {
             if self.queue.receiver_gone() {
                 return false;
             }
+            self.queue.wake_receiver();
             tokio::select! {
                 _ = &mut sleep => return true,
                 _ = self.queue.changed() => {}
@@ -228,6 +237,7 @@ impl Actor {
             floor.reset_connection();
         }
         self.outstanding.clear();
+        self.in_hand.clear();
         self.session_first_seq = self.next_seq;
         self.unflushed = 0;
         for cmd in std::mem::take(&mut self.deferred) {
@@ -268,6 +278,8 @@ impl Actor {
             if self.queue.receiver_gone() {
                 return self.finish(ws, None).await;
             }
+            // Everything queued since the last turn becomes visible at once.
+            self.queue.wake_receiver();
             if let Some(delivery) = self.pending.take() {
                 match self.queue.try_push(delivery) {
                     Ok(queued) => {
@@ -315,6 +327,18 @@ impl Actor {
                     if let Some(end) = self.inbound(ws, msg).await {
                         return end;
                     }
+                    // Then the frames that are already there, without waiting.
+                    for _ in 1..READ_BATCH {
+                        if self.pending.is_some() {
+                            break;
+                        }
+                        let Some(msg) = ws.next().now_or_never() else {
+                            break;
+                        };
+                        if let Some(end) = self.inbound(ws, msg).await {
+                            return end;
+                        }
+                    }
                 }
                 _ = sleep_until(stall_deadline) => {
                     return SessionEnd::Lost(Error::Stalled(stall_after.unwrap_or_default()));
@@ -359,12 +383,19 @@ impl Actor {
                     floor.acked(seq);
                 }
                 self.remember_ack(&id);
+                // One ack per copy the server sent: each counts in its window.
+                for _ in 0..self.in_hand.remove(&id).unwrap_or(0) {
+                    self.write_ack(ws, Some(&id)).await?;
+                }
                 self.instruments.ack_sent();
                 wire::ack_frame(&id)
             }
             Command::Nack { seq, id } => {
                 if !self.outstanding.remove(&seq) && seq >= self.session_first_seq {
                     return Ok(());
+                }
+                for _ in 0..self.in_hand.remove(&id).unwrap_or(0) {
+                    self.write_nack(ws, &id).await?;
                 }
                 self.instruments.nack_sent();
                 wire::nack_frame(&id)
@@ -565,9 +596,22 @@ impl Actor {
     }
 
     async fn text_frame(&mut self, ws: &mut Ws, text: &str) -> Result<()> {
-        // A frame that is not JSON (`InvalidFrame`) has no id: `undecodable`
-        // still answers it on a reader, where any frame counts as flow control.
-        match wire::parse(text) {
+        let frame = match wire::parse(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                if self.is_reader() {
+                    // Any JSON frame counts as flow control on a reader.
+                    self.write_ack(ws, None).await?;
+                }
+                self.instruments.decode_error();
+                let error = Error::InvalidFrame {
+                    reason: e.to_string(),
+                };
+                self.deliver_error(error, None, None);
+                return Ok(());
+            }
+        };
+        match wire::classify(frame) {
             Ok(Inbound::Message(frame)) => self.message(ws, frame).await,
             Ok(Inbound::EndOfTopic(end)) => {
                 if let Some(waiter) = self.end_of_topic_waiters.pop_front() {
@@ -590,21 +634,37 @@ impl Actor {
     }
 
     async fn message(&mut self, ws: &mut Ws, frame: InFrame<'_>) -> Result<()> {
-        let (Some(wire_id), Some(payload)) = (frame.message_id, frame.payload) else {
-            return Ok(()); // classify() guarantees both
-        };
-        if !self.is_reader() && self.recent_ack_set.contains(&*wire_id) {
-            // A redelivery of an event the application already acked (the
-            // ack was lost with a connection): ack again, do not deliver.
-            return self.write_ack(ws, Some(&wire_id)).await;
+        let track = !self.is_reader() && self.spec.ack_mode != AckMode::OnReceive;
+        if let Some(id) = frame.message_id.as_deref() {
+            if !self.is_reader() && self.recent_ack_set.contains(id) {
+                // A redelivery of an event the application already acked (the
+                // ack was lost with a connection): ack again, do not deliver.
+                return self.write_ack(ws, Some(id)).await;
+            }
+            if track {
+                if let Some(copies) = self.in_hand.get_mut(id) {
+                    // Already handed out on this connection and not acked yet:
+                    // the application has it; answer for this copy on its ack.
+                    *copies += 1;
+                    return Ok(());
+                }
+            }
         }
-        let wire_id: Arc<str> = Arc::from(&*wire_id);
-        let (message_id, payload) = match wire::decode_message(&wire_id, &payload) {
+        let decoded = match wire::decode_message(frame) {
             Ok(decoded) => decoded,
-            Err(error) => return self.undecodable(ws, error, Some(wire_id)).await,
+            Err(bad) => return self.undecodable(ws, bad.error, bad.wire_id).await,
         };
-        self.instruments
-            .event_received(frame.publish_time.as_deref());
+        let wire::Decoded {
+            wire_id,
+            message_id,
+            payload,
+            properties,
+            publish_time,
+            event_time,
+            key,
+            redelivery_count,
+        } = decoded;
+        self.instruments.event_received(publish_time.as_deref());
         let seq = self.next_seq;
         self.next_seq += 1;
         self.credit = self.credit.saturating_sub(1);
@@ -614,6 +674,9 @@ impl Actor {
         } else {
             self.outstanding.insert(seq);
         }
+        if track {
+            self.in_hand.insert(wire_id.clone(), 0);
+        }
         if let Some(floor) = &mut self.floor {
             floor.delivered(seq, message_id.clone(), on_receive);
         }
@@ -621,11 +684,11 @@ impl Actor {
         let event = Event {
             message_id: message_id.clone(),
             payload,
-            properties: frame.properties.unwrap_or_default(),
-            publish_time: frame.publish_time.map(|t| t.into_owned()),
-            event_time: frame.event_time.map(|t| t.into_owned()),
-            key: frame.key.map(|k| k.into_owned()),
-            redelivery_count: frame.redelivery_count.unwrap_or(0),
+            properties,
+            publish_time,
+            event_time,
+            key,
+            redelivery_count,
             topic: self.spec.topic.clone(),
             ack: AckHandle {
                 seq,

@@ -7,6 +7,7 @@
 //! application received, and events still queued are dropped and re-read.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -20,6 +21,9 @@ pub(crate) struct Queue {
     /// Wakes the actor when room frees up or the stream goes away.
     actor: Notify,
     capacity: usize,
+    /// The stream was dropped or closed (read on every turn of the actor's
+    /// loop: an atomic, not the lock).
+    receiver_gone: AtomicBool,
 }
 
 struct State {
@@ -28,8 +32,6 @@ struct State {
     last_delivered: Option<MessageId>,
     /// The actor is gone: once the queue is empty, the stream ends.
     actor_done: bool,
-    /// The stream was dropped or closed.
-    receiver_gone: bool,
     /// Wake the actor on every take (pull mode grants permits as room frees).
     notify_every_take: bool,
 }
@@ -42,11 +44,11 @@ impl Queue {
                 waker: None,
                 last_delivered: None,
                 actor_done: false,
-                receiver_gone: false,
                 notify_every_take: false,
             }),
             actor: Notify::new(),
             capacity,
+            receiver_gone: AtomicBool::new(false),
         }
     }
 
@@ -57,8 +59,12 @@ impl Queue {
 
     // ----- actor side -----
 
-    /// Queues `item` unless the queue is full (then gives it back).
-    /// On success, returns how many items are queued.
+    /// Queues `item` unless the queue is full (then gives it back). On
+    /// success, returns how many items are queued. Does not wake the stream:
+    /// the actor calls [`wake_receiver`](Self::wake_receiver) once per batch
+    /// of frames, so that a stream waiting for events is woken once per read
+    /// burst rather than once per event (a cross-thread wake costs more than
+    /// decoding an event).
     // Giving the item back by value is the point; boxing it would cost an
     // allocation per event.
     #[allow(clippy::result_large_err)]
@@ -68,12 +74,19 @@ impl Queue {
             return Err(item);
         }
         state.items.push_back(item);
-        let queued = state.items.len();
+        Ok(state.items.len())
+    }
+
+    /// Wakes the stream if it waits and there is something to take.
+    pub(crate) fn wake_receiver(&self) {
+        let mut state = self.lock();
+        if state.items.is_empty() {
+            return;
+        }
         if let Some(waker) = state.waker.take() {
             drop(state);
             waker.wake();
         }
-        Ok(queued)
     }
 
     /// Queues the stream's last item regardless of room, then marks the end.
@@ -100,7 +113,7 @@ impl Queue {
     }
 
     pub(crate) fn receiver_gone(&self) -> bool {
-        self.lock().receiver_gone
+        self.receiver_gone.load(Ordering::Acquire)
     }
 
     /// Resolves when there may be room, or the stream went away.
@@ -156,7 +169,7 @@ impl Queue {
     /// The stream is gone: the actor closes the connection.
     pub(crate) fn close_receiver(&self) {
         let mut state = self.lock();
-        state.receiver_gone = true;
+        self.receiver_gone.store(true, Ordering::Release);
         state.items.clear();
         drop(state);
         self.actor.notify_one();

@@ -215,7 +215,9 @@ impl ProducerBuilder {
 
     /// Lets the broker-side producer group messages into batches
     /// (`batchingEnabled`; off by default on the proxy). Receipts then carry
-    /// batch message ids (batch index and size set).
+    /// batch message ids: the batch index is set, but the real broker (4.0.7)
+    /// reports batch size 0 in receipts while readers see the real size, so
+    /// compare ids by position ([`MessageId`](crate::MessageId) equality), never as strings.
     ///
     /// ```no_run
     /// # use std::time::Duration;

@@ -1,12 +1,12 @@
 //! Dispatch and client commands: flow control (protocol.md §6), acks and nacks (§5.1), reader
 //! frames (§5.2), redelivery, dead-lettering and end-of-topic (§4.2).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use tokio_tungstenite::tungstenite::Message;
 
 use super::frames::{end_of_topic_frame, message_frame, Record};
-use super::state::{Conn, MsgState, Out, State, Sub, SubType, Timer};
+use super::state::{Conn, MsgState, Out, State, Sub, SubType, Timer, Topic};
 use super::types::{Endpoint, MockMessage};
 
 /// What a session has to write next.
@@ -121,11 +121,26 @@ impl State {
             conns,
             timers,
             seq,
+            pump_rr,
             ..
         } = self;
-        for (tname, topic) in topics.iter_mut() {
-            for (sname, sub) in topic.subs.iter_mut() {
-                pump_sub(tname, sname, sub, &topic.records, conns, timers, seq);
+        // Each round starts with the next topic, so that the topics of a v3 consumer share its
+        // window instead of the first one filling it for as long as it has messages.
+        *pump_rr = pump_rr.wrapping_add(1);
+        let first = match topics.len() {
+            0 => None,
+            n => topics.keys().nth(*pump_rr % n).cloned(),
+        };
+        if let Some(first) = first {
+            for (tname, topic) in topics.range_mut(first.clone()..) {
+                for (sname, sub) in topic.subs.iter_mut() {
+                    pump_sub(tname, sname, sub, &topic.records, conns, timers, seq);
+                }
+            }
+            for (tname, topic) in topics.range_mut(..first) {
+                for (sname, sub) in topic.subs.iter_mut() {
+                    pump_sub(tname, sname, sub, &topic.records, conns, timers, seq);
+                }
             }
         }
         for conn in conns.values_mut() {
@@ -205,22 +220,46 @@ impl State {
         }
     }
 
-    fn conn_sub(&mut self, id: u64) -> Option<(&mut Conn, &mut Sub, &HashMap<String, usize>)> {
-        let conn = self.conns.get_mut(&id)?;
-        let topic = self.topics.get_mut(&conn.topic)?;
-        let sub = topic.subs.get_mut(conn.sub.as_deref()?)?;
-        Some((conn, sub, &topic.ids))
+    /// The topic of consumer connection `id` that a command on id `wire` concerns: the one whose
+    /// log holds that id (ids are unique across topics: each topic writes its own ledgers); a v2
+    /// consumer's own topic also for an id it does not know. `None`: a v3 consumer and an id of
+    /// none of its topics (the real proxy cannot route such an ack either).
+    fn command_topic(&self, id: u64, wire: &str) -> Option<String> {
+        let conn = self.conns.get(&id)?;
+        conn.topics
+            .iter()
+            .find(|t| {
+                self.topics
+                    .get(*t)
+                    .is_some_and(|t| t.ids.contains_key(wire))
+            })
+            .or_else(|| {
+                (conn.endpoint == Endpoint::Consumer)
+                    .then(|| conn.topics.first())
+                    .flatten()
+            })
+            .cloned()
     }
 
-    /// A consumer ack (§5.1): matched by exact string; lowers the counter in push mode even for
-    /// unknown or duplicate ids (§6.1).
+    /// A consumer ack (§5.1): matched by exact string and routed to the topic that holds the id;
+    /// lowers the counter in push mode even for unknown or duplicate ids (§6.1).
     pub(crate) fn ack(&mut self, id: u64, wire: &str) {
-        let Some((conn, sub, ids)) = self.conn_sub(id) else {
+        let target = self.command_topic(id, wire);
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(sub_name) = conn.sub.clone() else {
             return;
         };
         if !conn.pull {
             conn.counter -= 1;
         }
+        let Some(Topic { subs, ids, .. }) = target.and_then(|t| self.topics.get_mut(&t)) else {
+            return;
+        };
+        let Some(sub) = subs.get_mut(&sub_name) else {
+            return;
+        };
         sub.acks.push(wire.to_string());
         let Some(&idx) = ids.get(wire) else { return };
         let Some(m) = sub.msg_mut(idx) else { return };
@@ -234,16 +273,26 @@ impl State {
     /// `negativeAcknowledge` (§5.1): redelivered after `negativeAckRedeliveryDelay`.
     pub(crate) fn nack(&mut self, id: u64, wire: &str) {
         let seq = self.next_seq();
-        let Some((conn, sub, ids)) = self.conn_sub(id) else {
+        let target = self.command_topic(id, wire);
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(sub_name) = conn.sub.clone() else {
             return;
         };
         if !conn.pull {
             conn.counter -= 1;
         }
+        let opts = conn.opts.clone();
+        let Some(topic) = target else { return };
+        let Some(Topic { subs, ids, .. }) = self.topics.get_mut(&topic) else {
+            return;
+        };
+        let Some(sub) = subs.get_mut(&sub_name) else {
+            return;
+        };
         sub.nacks.push(wire.to_string());
         let Some(&idx) = ids.get(wire) else { return };
-        let opts = conn.opts.clone();
-        let (topic, sub_name) = (conn.topic.clone(), conn.sub.clone().unwrap_or_default());
         let Some(m) = sub.msg_mut(idx) else { return };
         if matches!(m.state, MsgState::Ready | MsgState::InFlight { .. }) {
             m.state = MsgState::Delayed { seq };
@@ -318,18 +367,23 @@ impl State {
         let Some(sub_name) = conn.sub.clone() else {
             return true;
         };
-        let Some(topic) = self.topics.get_mut(&conn.topic) else {
-            return true;
-        };
-        if topic
-            .subs
-            .get(&sub_name)
-            .is_some_and(|s| s.consumers != [id])
-        {
+        // A v3 consumer unsubscribes on every topic, and only if it is alone on each.
+        let busy = conn.topics.iter().any(|t| {
+            self.topics
+                .get(t)
+                .and_then(|t| t.subs.get(&sub_name))
+                .is_some_and(|s| s.consumers != [id])
+        });
+        if busy {
             return false;
         }
-        topic.subs.remove(&sub_name);
+        for t in &conn.topics {
+            if let Some(topic) = self.topics.get_mut(t) {
+                topic.subs.remove(&sub_name);
+            }
+        }
         conn.sub = None;
+        conn.pattern = None;
         conn.silent = true;
         conn.outbox.retain(|o| !matches!(o, Out::Message(_)));
         true
@@ -341,14 +395,23 @@ impl State {
         let Some(conn) = self.conns.get(&id) else {
             return;
         };
-        let end = self.topics.get(&conn.topic).is_some_and(|t| {
-            t.terminated
-                && match (&conn.sub, conn.endpoint) {
-                    (_, Endpoint::Reader) => conn.cursor >= t.records.len(),
-                    (Some(s), _) => t.subs.get(s).is_none_or(|s| s.ready.is_empty()),
-                    (None, _) => true,
-                }
-        });
+        let end = match conn.endpoint {
+            Endpoint::Reader => self
+                .topics
+                .get(&conn.topic)
+                .is_some_and(|t| t.terminated && conn.cursor >= t.records.len()),
+            // A v3 consumer: every one of its topics (true for none at all, as on the real
+            // server for a pattern that matches nothing).
+            _ => conn.topics.iter().all(|name| {
+                self.topics.get(name).is_some_and(|t| {
+                    t.terminated
+                        && conn
+                            .sub
+                            .as_ref()
+                            .is_none_or(|s| t.subs.get(s).is_none_or(|s| s.ready.is_empty()))
+                })
+            }),
+        };
         if let Some(conn) = self.conns.get_mut(&id) {
             conn.push(Out::Frame(Message::text(end_of_topic_frame(end))));
         }

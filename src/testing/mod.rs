@@ -1,7 +1,8 @@
 //! `MockPulsar`: an in-process fake of Apache Pulsar's WebSocket proxy, for tests.
 //!
 //! It speaks the wire protocol of the real proxy (the project's `protocol.md`): the v2 reader,
-//! consumer and producer endpoints, handshake statuses, message frames, flow-control windows,
+//! consumer and producer endpoints and the v3 multi-topic consumer, handshake statuses, message
+//! frames, flow-control windows,
 //! durable subscriptions with acks, nacks, redelivery and dead-lettering, and the real server's
 //! odd ways of closing. Every fault is scriptable and everything the server saw is recorded, so
 //! tests assert without sleeping: each `wait_for_*` method waits until a condition holds (wrap
@@ -26,10 +27,37 @@
 //! Conventions the mock follows where the real server leaves room (see each method):
 //! topics are created on first use, each topic writes ids in its own ledger (`ledger:entry`,
 //! entries from 0), and [`MockPulsar::restart`] moves every topic to a new ledger.
+//!
+//! # The v3 multi-topic consumer
+//!
+//! `/ws/v3/consumer/{subscription}?topics=a,b` or `?topicsPattern=<regex>` (protocol.md §1.1,
+//! §1.2, §2.1), as Pulsar 4.0.7's broker-embedded service answers it:
+//!
+//! * exactly one of `topics` and `topicsPattern`, else 500 (`Should set topics or
+//!   topicsPattern` / `Topics must be null when use topicsPattern`); an empty first topic or
+//!   pattern is 500 too, a later blank topic 400, an empty subscription 400;
+//! * topic names are trimmed and expanded like `TopicName.get` (`t` →
+//!   `persistent://public/default/t`); every consumer option works as on v2; the default
+//!   dead-letter topic is named after the first topic (or the pattern);
+//! * the connection joins the subscription on every topic (subscriptions and their backlog,
+//!   acks and nacks are per topic: [`MockPulsar::acks`] and [`MockPulsar::backlog`] take the real
+//!   topic); a conflict on one topic refuses the whole consumer with 409, and the subscription
+//!   stays created on the topics that accepted it, as on the real server;
+//! * message frames are the v2 ones: **no topic field** (§4.1); the topics share one window;
+//! * acks and nacks are matched by the exact id string and go to the topic whose log holds the
+//!   id (ids are unique across topics); an id of none of its topics is recorded nowhere;
+//! * `isEndOfTopic` is `true` once every topic is terminated and dispatched (so at once for a
+//!   pattern that matches nothing); `unsubscribe` removes the subscription from every topic;
+//! * a pattern covers the existing persistent topics of its namespace whose name without
+//!   `persistent://` the pattern (without any scheme) matches as a whole, plus matching topics
+//!   created later. The mock's matcher is small and hand-written, not a regex engine: literal
+//!   characters, `.`, `\`-escapes and the quantifiers `*`, `+`, `?`; any other syntax is refused
+//!   with 400 (the real server accepts Java's whole regex syntax).
 
 mod dispatch;
 mod frames;
 mod message_id;
+mod pattern;
 mod producer;
 mod server;
 mod session;
@@ -156,7 +184,8 @@ impl MockPulsar {
     }
 
     /// Consumer acks received for `topic`/`subscription`: exact strings, in order, duplicates
-    /// and unknown ids included.
+    /// and unknown ids included (a v3 consumer's acks are counted on the topic that holds the
+    /// id; its acks of ids of none of its topics are not recorded here).
     pub fn acks(&self, topic: &str, subscription: &str) -> Vec<String> {
         self.shared.read(|st| {
             st.topics

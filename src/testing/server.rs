@@ -11,9 +11,10 @@ use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, 
 
 use super::frames::error_page;
 use super::message_id;
+use super::pattern::TopicPattern;
 use super::producer::attach_producer;
 use super::session;
-use super::state::{Conn, ConsumerOpts, MsgState, Shared, State, Sub, SubMsg, SubType};
+use super::state::{Conn, ConsumerOpts, PatternSub, Shared, State, SubSpec, SubType};
 use super::types::{Endpoint, Handshake};
 
 /// A rejected upgrade: status and body.
@@ -179,9 +180,13 @@ fn check(
             return Err(page(401, uri, "Unauthorized"));
         }
     }
+    let mut multi = None;
     let (topic, endpoint) = match (route.endpoint, &route.topic) {
-        (Endpoint::Unknown | Endpoint::MultiTopicConsumer, _) => {
-            return Err(page(404, uri, "Not Found"))
+        (Endpoint::Unknown, _) => return Err(page(404, uri, "Not Found")),
+        (Endpoint::MultiTopicConsumer, _) => {
+            let (target, label) = multi_target(&hs.query).map_err(|m| page(500, uri, &m))?;
+            multi = Some(target);
+            (label, Endpoint::MultiTopicConsumer)
         }
         (_, None) => {
             return Err(page(
@@ -205,7 +210,13 @@ fn check(
             return Err(page(401, uri, "Failed to authenticate"));
         }
     }
-    if st.faults.forbidden.contains(&topic) {
+    // A v3 consumer needs the permission on each listed topic, or on the pattern as a topic
+    // name (§3.2).
+    let checked: Vec<&String> = match &multi {
+        Some(MultiTarget::Topics(list)) => list.iter().collect(),
+        _ => vec![&topic],
+    };
+    if checked.iter().any(|t| st.faults.forbidden.contains(*t)) {
         return Err(page(403, uri, "Not authorized"));
     }
     let exists = !st.faults.must_exist || st.topics.contains_key(&topic);
@@ -238,9 +249,53 @@ fn check(
             let name = q.get("producerName").cloned();
             attach_producer(st, id, topic, name, kill).map_err(|m| page(409, uri, &m))?;
         }
+        Endpoint::MultiTopicConsumer => {
+            let Some(sub) = route.subscription.clone().filter(|s| !s.is_empty()) else {
+                return Err(page(
+                    400,
+                    uri,
+                    "Invalid query params: Empty subscription name",
+                ));
+            };
+            let invalid = |m: String| page(400, uri, &format!("Invalid query params: {m}"));
+            let p = consumer_params(q, &topic, &sub).map_err(invalid)?;
+            let (topics, pattern) = match multi {
+                Some(MultiTarget::Pattern(source)) => {
+                    let pattern = TopicPattern::parse(&source, &topic).map_err(invalid)?;
+                    let covered = st
+                        .topics
+                        .keys()
+                        .filter(|t| pattern.covers(t))
+                        .cloned()
+                        .collect();
+                    (covered, Some(pattern))
+                }
+                Some(MultiTarget::Topics(list)) => {
+                    if list.iter().any(String::is_empty) {
+                        return Err(invalid("topicNames cannot have blank topic".into()));
+                    }
+                    if let Some(missing) = list
+                        .iter()
+                        .find(|t| st.faults.must_exist && !st.topics.contains_key(*t))
+                    {
+                        let m =
+                            format!("Failed to create consumer: Topic {missing} does not exist");
+                        return Err(page(404, uri, &m));
+                    }
+                    (list, None)
+                }
+                None => (Vec::new(), None),
+            };
+            attach_multi(st, id, topic, topics, pattern, sub, p, kill)
+                .map_err(|m| page(409, uri, &m))?;
+        }
         _ => {
             let Some(sub) = route.subscription.clone().filter(|s| !s.is_empty()) else {
-                return Err(page(400, uri, "Empty subscription name"));
+                return Err(page(
+                    400,
+                    uri,
+                    "Invalid query params: Empty subscription name",
+                ));
             };
             let p = consumer_params(q, &topic, &sub)
                 .map_err(|m| page(400, uri, &format!("Invalid query params: {m}")))?;
@@ -262,41 +317,8 @@ fn attach_consumer(
     p: ConsumerParams,
     kill: watch::Sender<bool>,
 ) -> Result<(), String> {
-    let t = st.topic_mut(&topic);
-    let len = t.records.len();
-    let sub = t.subs.entry(sub_name.clone()).or_insert_with(|| {
-        let start = if p.earliest { 0 } else { len };
-        Sub {
-            sub_type: p.sub_type,
-            durable: p.durable,
-            start,
-            msgs: vec![
-                SubMsg {
-                    state: MsgState::Ready,
-                    redeliveries: 0
-                };
-                len - start
-            ],
-            ready: (start..len).collect(),
-            consumers: Vec::new(),
-            acked: 0,
-            acks: Vec::new(),
-            nacks: Vec::new(),
-            rr: 0,
-        }
-    });
-    if !sub.consumers.is_empty() {
-        if sub.sub_type != p.sub_type {
-            return Err("Failed to create consumer: Subscription is of different type".into());
-        }
-        if sub.sub_type == SubType::Exclusive {
-            return Err(
-                "Failed to create consumer: Exclusive consumer is already connected".into(),
-            );
-        }
-    }
-    sub.sub_type = p.sub_type;
-    sub.consumers.push(id);
+    st.sub_conflict(&topic, &sub_name, p.spec)?;
+    st.join_sub(&topic, &sub_name, p.spec, id);
     let mut conn = Conn::new(Endpoint::Consumer, topic, kill);
     conn.sub = Some(sub_name);
     conn.max_pending = if p.pull { 0 } else { p.max_pending };
@@ -304,6 +326,116 @@ fn attach_consumer(
     conn.opts = p.opts;
     st.conns.insert(id, conn);
     Ok(())
+}
+
+/// A v3 consumer (§1.2): the same subscription on every topic in `topics`, all or none.
+#[allow(clippy::too_many_arguments)]
+fn attach_multi(
+    st: &mut State,
+    id: u64,
+    label: String,
+    mut topics: Vec<String>,
+    pattern: Option<TopicPattern>,
+    sub_name: String,
+    p: ConsumerParams,
+    kill: watch::Sender<bool>,
+) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    topics.retain(|t| seen.insert(t.clone()));
+    let conflict = topics
+        .iter()
+        .find_map(|t| st.sub_conflict(t, &sub_name, p.spec).err());
+    if let Some(conflict) = conflict {
+        // The proxy's Java consumer subscribes to every topic and gives up on the first refusal:
+        // the subscription stays created on the topics that accepted it (checked on 4.0.7).
+        for t in &topics {
+            if st.sub_conflict(t, &sub_name, p.spec).is_ok() {
+                st.join_sub(t, &sub_name, p.spec, id);
+                leave_sub(st, t, &sub_name, id);
+            }
+        }
+        return Err(conflict);
+    }
+    for t in &topics {
+        st.join_sub(t, &sub_name, p.spec, id);
+    }
+    let mut conn = Conn::new(Endpoint::MultiTopicConsumer, label, kill);
+    conn.topics = topics;
+    conn.pattern = pattern.map(|pattern| PatternSub {
+        pattern,
+        spec: p.spec,
+    });
+    conn.sub = Some(sub_name);
+    conn.max_pending = if p.pull { 0 } else { p.max_pending };
+    conn.pull = p.pull;
+    conn.opts = p.opts;
+    st.conns.insert(id, conn);
+    Ok(())
+}
+
+/// Detaches connection `id` from subscription `sub` of `topic` (a non-durable subscription
+/// left without consumers goes away, as when a consumer leaves).
+fn leave_sub(st: &mut State, topic: &str, sub: &str, id: u64) {
+    if let Some(t) = st.topics.get_mut(topic) {
+        if let Some(s) = t.subs.get_mut(sub) {
+            s.consumers.retain(|c| *c != id);
+            if !s.durable && s.consumers.is_empty() {
+                t.subs.remove(sub);
+            }
+        }
+    }
+}
+
+/// What a v3 consumer subscribes to.
+enum MultiTarget {
+    /// `topics=a,b`: full topic names, in order (an empty string for a blank name).
+    Topics(Vec<String>),
+    /// `topicsPattern=<regex>`, as given.
+    Pattern(String),
+}
+
+/// `TopicName.get` of a v3 name: an empty one is refused.
+fn v3_topic_name(name: &str) -> Result<String, String> {
+    if name.is_empty() {
+        return Err(
+            "java.lang.IllegalArgumentException: Invalid short topic name '', it should \
+                    be in the format of <tenant>/<namespace>/<topic> or <topic>"
+                .into(),
+        );
+    }
+    Ok(full_topic_name(name))
+}
+
+/// The v3 handler's `extractTopicName` (§1.2): exactly one of `topics` and `topicsPattern`.
+/// Returns the target and the topic name the proxy labels the consumer with (the first topic, or
+/// the pattern as a topic name). A failure escapes the handler's constructor: 500, with these
+/// messages on Pulsar 4.0.7.
+fn multi_target(q: &BTreeMap<String, String>) -> Result<(MultiTarget, String), String> {
+    match (q.get("topics"), q.get("topicsPattern")) {
+        (None, None) => {
+            Err("java.lang.IllegalArgumentException: Should set topics or topicsPattern".into())
+        }
+        (Some(_), Some(_)) => Err(
+            "java.lang.IllegalArgumentException: Topics must be null when use topicsPattern".into(),
+        ),
+        (None, Some(pattern)) => {
+            let label = v3_topic_name(pattern)?;
+            Ok((MultiTarget::Pattern(pattern.clone()), label))
+        }
+        (Some(list), None) => {
+            let names: Vec<&str> = list.split(',').collect();
+            let label = v3_topic_name(names[0])?;
+            // The Java builder trims each name; a blank one is refused later (400).
+            let topics = names
+                .iter()
+                .map(|n| match n.trim() {
+                    "" => String::new(),
+                    n => full_topic_name(n),
+                })
+                .collect();
+            Ok((MultiTarget::Topics(topics), label))
+        }
+    }
 }
 
 /// The routed path.
@@ -477,9 +609,7 @@ fn producer_params(q: &BTreeMap<String, String>) -> Result<(), String> {
 
 /// Parsed consumer parameters.
 struct ConsumerParams {
-    sub_type: SubType,
-    durable: bool,
-    earliest: bool,
+    spec: SubSpec,
     max_pending: i64,
     pull: bool,
     opts: ConsumerOpts,
@@ -554,9 +684,11 @@ fn consumer_params(
         None => format!("{topic}-{sub}-DLQ"),
     };
     Ok(ConsumerParams {
-        sub_type,
-        durable,
-        earliest,
+        spec: SubSpec {
+            sub_type,
+            durable,
+            earliest,
+        },
         max_pending: window(rqs),
         pull: get("pullMode").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         opts: ConsumerOpts {

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::frames::{now_pulsar, Record};
 use super::message_id;
+use super::pattern::TopicPattern;
 use super::producer::ReceiptFaults;
 use super::types::{ClientClose, ClientFrame, Endpoint, Handshake, MockMessage};
 
@@ -21,6 +22,23 @@ pub(crate) enum SubType {
     Shared,
     Failover,
     KeyShared,
+}
+
+/// How a consumer creates or joins a subscription (§2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubSpec {
+    pub(crate) sub_type: SubType,
+    pub(crate) durable: bool,
+    /// `subscriptionInitialPosition=Earliest` (else `Latest`), for a subscription it creates.
+    pub(crate) earliest: bool,
+}
+
+/// A v3 pattern consumer (§1.2): topics created later that its pattern covers join its
+/// subscription.
+#[derive(Debug, Clone)]
+pub(crate) struct PatternSub {
+    pub(crate) pattern: TopicPattern,
+    pub(crate) spec: SubSpec,
 }
 
 /// Where one message stands in one subscription.
@@ -102,7 +120,14 @@ pub(crate) enum Out {
 #[derive(Debug)]
 pub(crate) struct Conn {
     pub(crate) endpoint: Endpoint,
+    /// The topic of a reader, producer or v2 consumer; for a v3 consumer the first listed topic
+    /// or the pattern as a topic name (what the real proxy logs and names the default DLQ after).
     pub(crate) topic: String,
+    /// Consumers: every topic whose subscription `sub` this connection is attached to (one for
+    /// v2; the listed or matching topics for v3).
+    pub(crate) topics: Vec<String>,
+    /// v3 pattern consumers: the pattern, to attach topics created later.
+    pub(crate) pattern: Option<PatternSub>,
     pub(crate) sub: Option<String>,
     pub(crate) notify: Arc<Notify>,
     pub(crate) kill: watch::Sender<bool>,
@@ -128,7 +153,9 @@ impl Conn {
     pub(crate) fn new(endpoint: Endpoint, topic: String, kill: watch::Sender<bool>) -> Conn {
         Conn {
             endpoint,
+            topics: vec![topic.clone()],
             topic,
+            pattern: None,
             sub: None,
             notify: Arc::new(Notify::new()),
             kill,
@@ -205,6 +232,9 @@ pub(crate) struct State {
     pub(crate) next_ledger: u64,
     pub(crate) next_conn: u64,
     pub(crate) accept_stopped: bool,
+    /// Rotates the topic a dispatch round starts with, so that a v3 consumer's topics share its
+    /// window fairly.
+    pub(crate) pump_rr: usize,
 }
 
 impl State {
@@ -213,7 +243,8 @@ impl State {
         self.seq
     }
 
-    /// The topic, created (empty) when missing.
+    /// The topic, created (empty) when missing. A new topic joins the subscription of every
+    /// v3 pattern consumer whose pattern covers it.
     pub(crate) fn topic_mut(&mut self, name: &str) -> &mut Topic {
         if !self.topics.contains_key(name) {
             self.next_ledger += 1;
@@ -222,8 +253,82 @@ impl State {
                 ..Topic::default()
             };
             self.topics.insert(name.to_string(), t);
+            self.discover(name);
         }
         self.topics.entry(name.to_string()).or_default()
+    }
+
+    /// Attaches the pattern consumers that cover the new topic `name` (the broker's topic-list
+    /// watcher does this on the real server, within about a second).
+    fn discover(&mut self, name: &str) {
+        let joining: Vec<(u64, String, SubSpec)> = self
+            .conns
+            .iter()
+            .filter_map(|(id, c)| {
+                let p = c.pattern.as_ref()?;
+                let sub = c.sub.clone()?;
+                p.pattern.covers(name).then_some((*id, sub, p.spec))
+            })
+            .collect();
+        for (id, sub, spec) in joining {
+            // Another consumer may hold that subscription exclusively: the real proxy's
+            // consumer then fails on that topic only (and logs it).
+            if self.sub_conflict(name, &sub, spec).is_ok() {
+                self.join_sub(name, &sub, spec, id);
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.topics.push(name.to_string());
+                }
+            }
+        }
+    }
+
+    /// Why consumer `spec` may not attach to subscription `sub` of `topic` now (409), if so.
+    pub(crate) fn sub_conflict(&self, topic: &str, sub: &str, spec: SubSpec) -> Result<(), String> {
+        let Some(s) = self.topics.get(topic).and_then(|t| t.subs.get(sub)) else {
+            return Ok(());
+        };
+        if s.consumers.is_empty() {
+            return Ok(());
+        }
+        if s.sub_type != spec.sub_type {
+            return Err("Failed to create consumer: Subscription is of different type".into());
+        }
+        if s.sub_type == SubType::Exclusive {
+            return Err(
+                "Failed to create consumer: Exclusive consumer is already connected".into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Attaches connection `id` to subscription `sub_name` of `topic`, creating the topic and the
+    /// subscription (at its initial position) when missing. Check [`State::sub_conflict`] first.
+    pub(crate) fn join_sub(&mut self, topic: &str, sub_name: &str, spec: SubSpec, id: u64) {
+        let t = self.topic_mut(topic);
+        let len = t.records.len();
+        let sub = t.subs.entry(sub_name.to_string()).or_insert_with(|| {
+            let start = if spec.earliest { 0 } else { len };
+            Sub {
+                sub_type: spec.sub_type,
+                durable: spec.durable,
+                start,
+                msgs: vec![
+                    SubMsg {
+                        state: MsgState::Ready,
+                        redeliveries: 0
+                    };
+                    len - start
+                ],
+                ready: (start..len).collect(),
+                consumers: Vec::new(),
+                acked: 0,
+                acks: Vec::new(),
+                nacks: Vec::new(),
+                rr: 0,
+            }
+        });
+        sub.sub_type = spec.sub_type;
+        sub.consumers.push(id);
     }
 
     /// Appends a message to `topic` and makes it ready on every subscription (§9 ids).
@@ -262,25 +367,27 @@ impl State {
         };
         let _ = conn.kill.send(true);
         let Some(sub_name) = conn.sub else { return };
-        let Some(topic) = self.topics.get_mut(&conn.topic) else {
-            return;
-        };
-        let Some(sub) = topic.subs.get_mut(&sub_name) else {
-            return;
-        };
-        sub.consumers.retain(|c| *c != id);
-        let start = sub.start;
-        for (i, m) in sub.msgs.iter_mut().enumerate() {
-            if matches!(m.state, MsgState::InFlight { conn, .. } if conn == id) {
-                m.state = MsgState::Ready;
-                if bump {
-                    m.redeliveries += 1;
+        for name in &conn.topics {
+            let Some(topic) = self.topics.get_mut(name) else {
+                continue;
+            };
+            let Some(sub) = topic.subs.get_mut(&sub_name) else {
+                continue;
+            };
+            sub.consumers.retain(|c| *c != id);
+            let start = sub.start;
+            for (i, m) in sub.msgs.iter_mut().enumerate() {
+                if matches!(m.state, MsgState::InFlight { conn, .. } if conn == id) {
+                    m.state = MsgState::Ready;
+                    if bump {
+                        m.redeliveries += 1;
+                    }
+                    sub.ready.insert(start + i);
                 }
-                sub.ready.insert(start + i);
             }
-        }
-        if !sub.durable && sub.consumers.is_empty() {
-            topic.subs.remove(&sub_name);
+            if !sub.durable && sub.consumers.is_empty() {
+                topic.subs.remove(&sub_name);
+            }
         }
     }
 

@@ -68,7 +68,8 @@ pub enum Endpoint {
     Consumer,
     /// `/ws/v2/producer/...` (or the v1 `/ws/producer/...`).
     Producer,
-    /// `/ws/v3/consumer/...`: recognised and recorded, but answered 404 (not served by the mock).
+    /// `/ws/v3/consumer/{subscription}?topics=a,b` or `?topicsPattern=<regex>`: one consumer on
+    /// several topics (see [`MockPulsar`](super::MockPulsar) for what the mock implements).
     MultiTopicConsumer,
     /// Any other path (answered 404).
     Unknown,
@@ -83,7 +84,8 @@ pub struct Handshake {
     pub path: String,
     /// The endpoint the path routed to.
     pub endpoint: Endpoint,
-    /// The full decoded topic name, e.g. `persistent://tenant/ns/name`, when the path had one.
+    /// The full decoded topic name, e.g. `persistent://tenant/ns/name`, when the path had one
+    /// (`None` on the v3 endpoint: its topics are in [`query`](Self::query)).
     pub topic: Option<String>,
     /// The decoded subscription name (consumer paths).
     pub subscription: Option<String>,
