@@ -3,6 +3,12 @@
 #
 #   scripts/test.sh           fast tier, then the real-broker tier against two Pulsar brokers
 #   scripts/test.sh --fast    fast tier only (unit, doc, example and MockPulsar tests; no broker)
+#   scripts/test.sh --fuzz    long mode: every cargo-fuzz target in fuzz/ for 5 minutes each
+#                             (FUZZ_SECONDS overrides, FUZZ_TARGETS="a b" picks targets; needs
+#                             nightly and cargo-fuzz, installed if missing). Seeds are in
+#                             fuzz/seeds/<target>; crashes land in fuzz/artifacts/<target>: fix
+#                             them and commit each input to fuzz/regressions/<target>, which
+#                             tests/fuzz_regressions.rs replays.
 #
 # Fast tier:   cargo test --all-features on the lib, bins, examples, doc tests and every tests/*.rs
 #              except tests/pulsar_*.rs.
@@ -18,11 +24,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 FAST_ONLY=0
+FUZZ=0
 for arg in "$@"; do
   case "$arg" in
     --fast) FAST_ONLY=1 ;;
+    --fuzz) FUZZ=1 ;;
     -h | --help)
-      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -60,6 +68,49 @@ print_summary() {
   for line in "${SUMMARY[@]}"; do echo "$line"; done
   printf '%-34s %7ss\n' "total" "$(since "$T_ALL")"
 }
+
+# ------------------------------------------------------------------------------------------------
+# Long mode: fuzzing
+# ------------------------------------------------------------------------------------------------
+fuzz_setup() {
+  if ! rustup run nightly rustc --version > /dev/null 2>&1; then
+    rustup toolchain install nightly --profile minimal < /dev/null || return 1
+  fi
+  if ! cargo fuzz --version > /dev/null 2>&1; then
+    cargo install cargo-fuzz --locked < /dev/null || return 1
+  fi
+  cargo +nightly fuzz build --fuzz-dir fuzz
+}
+
+# fuzz_target NAME: runs one target for FUZZ_SECONDS on a scratch corpus grown from the seeds
+# and past crashes; fails on a crash, a leak, a timeout (10 s for one input) or 2 GiB of RSS.
+fuzz_target() {
+  local target="$1" dirs=()
+  mkdir -p "fuzz/corpus/$target"
+  dirs+=("fuzz/corpus/$target")
+  [ -d "fuzz/seeds/$target" ] && dirs+=("fuzz/seeds/$target")
+  [ -d "fuzz/regressions/$target" ] && dirs+=("fuzz/regressions/$target")
+  cargo +nightly fuzz run --fuzz-dir fuzz "$target" "${dirs[@]}" -- \
+    -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    2>&1 | grep -vE '^#[0-9]+\s+(NEW|REDUCE|pulse)|^ +[0-9]+: |^ +at ' | tail -n 60
+  return "${PIPESTATUS[0]}"
+}
+
+if [ "$FUZZ" = 1 ]; then
+  FUZZ_SECONDS="${FUZZ_SECONDS:-300}"
+  if phase "fuzz: setup (nightly, cargo-fuzz, build)" fuzz_setup; then
+    targets="${FUZZ_TARGETS:-$(sed -n 's/^name = "\([a-z0-9_]*\)"$/\1/p' fuzz/Cargo.toml | grep -v '^pulsar')}"
+    for target in $targets; do
+      phase "fuzz: $target (${FUZZ_SECONDS}s)" fuzz_target "$target" || true
+    done
+  fi
+  print_summary
+  if [ "${#FAILED[@]}" -gt 0 ]; then
+    echo "FAILED: ${FAILED[*]} (inputs in fuzz/artifacts/)"
+    exit 1
+  fi
+  exit 0
+fi
 
 # ------------------------------------------------------------------------------------------------
 # Fast tier

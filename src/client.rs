@@ -66,6 +66,7 @@ pub(crate) struct ClientConfig {
     pub(crate) close_timeout: Duration,
     pub(crate) max_message_size: usize,
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    pub(crate) danger_accept_invalid_certificates: bool,
     pub(crate) reconnect: Arc<dyn ReconnectPolicy>,
     pub(crate) on_connection_event: Option<ConnectionCallback>,
 }
@@ -86,6 +87,7 @@ impl Client {
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             tls_roots: TlsRoots::default(),
             extra_roots: Vec::new(),
+            danger_accept_invalid_certificates: false,
             reconnect: Arc::new(ExponentialBackoff::default()),
             on_connection_event: None,
         }
@@ -168,6 +170,10 @@ impl fmt::Debug for Client {
             .field("connect_timeout", &c.connect_timeout)
             .field("ping_interval", &c.ping_interval)
             .field("tls", &c.tls.is_some())
+            .field(
+                "danger_accept_invalid_certificates",
+                &c.danger_accept_invalid_certificates,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -185,6 +191,7 @@ pub struct ClientBuilder {
     max_message_size: usize,
     tls_roots: TlsRoots,
     extra_roots: Vec<tls::ExtraRoot>,
+    danger_accept_invalid_certificates: bool,
     reconnect: Arc<dyn ReconnectPolicy>,
     on_connection_event: Option<ConnectionCallback>,
 }
@@ -299,6 +306,28 @@ impl ClientBuilder {
         self
     }
 
+    /// **Dangerous:** turns TLS certificate verification off for `wss://`
+    /// (default `false`). Any certificate is accepted, expired, self-signed,
+    /// for another host or from an unknown authority, so anyone on the path
+    /// can impersonate the server, read the API key or token sent to it and
+    /// feed the application forged events. Meant for a throw-away test
+    /// server only; for a private CA use
+    /// [`add_root_certificate_pem`](Self::add_root_certificate_pem) instead.
+    /// `build()` logs a warning when it is on, and the client's `Debug`
+    /// says so.
+    ///
+    /// ```
+    /// # use pulsar_eventstream::Client;
+    /// let client = Client::builder("wss://127.0.0.1:8443")
+    ///     .danger_accept_invalid_certificates(true) // test server only!
+    ///     .build()?;
+    /// # Ok::<(), pulsar_eventstream::Error>(())
+    /// ```
+    pub fn danger_accept_invalid_certificates(mut self, accept: bool) -> Self {
+        self.danger_accept_invalid_certificates = accept;
+        self
+    }
+
     /// How streams reconnect after a lost connection (default:
     /// [`ExponentialBackoff`] from 100 ms to 30 s with full jitter, no limit
     /// on attempts). Streams can override it.
@@ -355,7 +384,11 @@ impl ClientBuilder {
         }
         self.credentials.validate()?;
         let tls = match service_url.scheme() {
-            "wss" => Some(tls::client_config(self.tls_roots, &self.extra_roots)?),
+            "wss" => Some(tls::client_config(
+                self.tls_roots,
+                &self.extra_roots,
+                self.danger_accept_invalid_certificates,
+            )?),
             _ => None,
         };
         let credentials: Arc<dyn CredentialsProvider> = match self.provider {
@@ -372,6 +405,7 @@ impl ClientBuilder {
                 close_timeout: self.close_timeout,
                 max_message_size: self.max_message_size,
                 tls,
+                danger_accept_invalid_certificates: self.danger_accept_invalid_certificates,
                 reconnect: self.reconnect,
                 on_connection_event: self.on_connection_event,
             }),
@@ -389,6 +423,10 @@ impl fmt::Debug for ClientBuilder {
             .field("credentials", &self.credentials)
             .field("connect_timeout", &self.connect_timeout)
             .field("ping_interval", &self.ping_interval)
+            .field(
+                "danger_accept_invalid_certificates",
+                &self.danger_accept_invalid_certificates,
+            )
             .finish_non_exhaustive()
     }
 }

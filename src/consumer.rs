@@ -258,6 +258,13 @@ impl ConsumerBuilder {
                 "subscription name must not contain `/`".into(),
             ));
         }
+        // A `.` or `..` path segment (even as `%2E`) is removed by URL
+        // normalisation: the server would see another path.
+        if matches!(self.subscription.as_str(), "." | "..") {
+            return Err(Error::Config(
+                "subscription name must not be `.` or `..`".into(),
+            ));
+        }
         let mut query: Vec<(&'static str, String)> = Vec::new();
         if let Some(kind) = self.subscription_type {
             query.push(("subscriptionType", kind.as_str().into()));

@@ -432,6 +432,12 @@ mod wire;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// Decoder entry points for the fuzz targets (`fuzz/`) and their regression
+/// test. **Not public API**: hidden, exempt from semver, may change or go
+/// away in any release.
+#[doc(hidden)]
+pub mod __fuzz;
+
 #[cfg(feature = "eightbyeight")]
 pub mod eightbyeight;
 

@@ -27,9 +27,9 @@ impl Domain {
 /// A fully qualified Pulsar topic: `persistent://tenant/namespace/name`.
 ///
 /// Every segment is validated when the topic is built (no empty segment, no
-/// `/`, no `.` or `..`, no control characters), and percent-encoded when it is
-/// put into an endpoint path, so any name that parses reaches the server
-/// unchanged.
+/// `/`, no `.` or `..`, no control characters; tenant and namespace only of
+/// Pulsar's `[-=:.\w]`), and the name is percent-encoded when it is put into
+/// an endpoint path, so any topic that parses reaches the server unchanged.
 ///
 /// ```
 /// use pulsar_eventstream::Topic;
@@ -63,13 +63,13 @@ impl Topic {
             name: name.into(),
         };
         let shown = topic.to_string();
-        for (what, segment) in [
-            ("tenant", &topic.tenant),
-            ("namespace", &topic.namespace),
-            ("topic name", &topic.name),
+        for (what, segment, entity) in [
+            ("tenant", &topic.tenant, true),
+            ("namespace", &topic.namespace, true),
+            ("topic name", &topic.name, false),
         ] {
-            validate_segment(segment).map_err(|reason| Error::InvalidTopic {
-                topic: shown.clone(),
+            validate_segment(segment, entity).map_err(|reason| Error::InvalidTopic {
+                topic: shown.chars().take(256).collect(),
                 reason: format!("{what} {reason}"),
             })?;
         }
@@ -105,14 +105,15 @@ impl Topic {
         &self.name
     }
 
-    /// `domain/tenant/namespace/name` with every segment percent-encoded, as
-    /// used in endpoint paths.
+    /// `domain/tenant/namespace/name` as used in endpoint paths: the name
+    /// percent-encoded (the server URL-decodes it), tenant and namespace
+    /// verbatim (the server does not decode them; they need no escaping).
     pub(crate) fn encoded_path(&self) -> String {
         format!(
             "{}/{}/{}/{}",
             self.domain.as_str(),
-            encode_component(&self.tenant),
-            encode_component(&self.namespace),
+            self.tenant,
+            self.namespace,
             encode_component(&self.name)
         )
     }
@@ -166,9 +167,19 @@ impl TryFrom<&str> for Topic {
     }
 }
 
-fn validate_segment(segment: &str) -> Result<(), &'static str> {
+/// `entity`: a tenant or namespace, which Pulsar restricts to `[-=:.\w]`
+/// (`NamedEntity`) and which the server reads from the path undecoded
+/// (`protocol.md` §1.2), so they travel verbatim and must need no escaping.
+fn validate_segment(segment: &str, entity: bool) -> Result<(), &'static str> {
     if segment.is_empty() {
         return Err("is empty");
+    }
+    if entity
+        && !segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'=' | b':' | b'.' | b'_'))
+    {
+        return Err("may only contain letters, digits and `-=:._`");
     }
     if segment == "." || segment == ".." {
         return Err("must not be `.` or `..`");

@@ -97,8 +97,20 @@ pub(crate) struct Undecodable {
 }
 
 /// Parses one text frame, borrowing its strings where JSON escaping allows.
+/// Only a JSON object is a frame: serde's derived structs would also read an
+/// array, field by field in order (`["CAMQADAA","e30="]` as a message; found
+/// by fuzzing).
 pub(crate) fn parse(text: &str) -> serde_json::Result<InFrame<'_>> {
+    if !is_object(text) {
+        return Err(serde::de::Error::custom("not a JSON object"));
+    }
     serde_json::from_str(text)
+}
+
+/// Whether `text` starts like a JSON object (after JSON whitespace).
+pub(crate) fn is_object(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
 }
 
 /// Decodes a frame [`classify`] called a message: the id's protobuf and the
@@ -284,6 +296,13 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn only_objects_are_frames() {
+        assert!(parse(r#"["CAMQADAA","e30="]"#).is_err());
+        assert!(parse("[1,2,3]").is_err());
+        assert!(parse(" \n{\"type\":\"x\"}").is_ok());
     }
 
     #[test]

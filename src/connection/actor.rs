@@ -349,15 +349,16 @@ impl Actor {
                     return SessionEnd::Lost(Error::KeepaliveTimeout(config.pong_timeout));
                 }
                 _ = tick(&mut ping) => {
-                    if let Err(e) = ws.send(Message::Ping(Bytes::new())).await {
-                        return SessionEnd::Lost(map_ws_error(e));
+                    let ping = ws.send(Message::Ping(Bytes::new()));
+                    if let Err(e) = bounded(config.pong_timeout, ping).await {
+                        return SessionEnd::Lost(e);
                     }
                     self.unflushed = 0;
                     pong_deadline.get_or_insert(Instant::now() + config.pong_timeout);
                 }
                 _ = std::future::ready(()), if must_flush => {
-                    if let Err(e) = ws.flush().await {
-                        return SessionEnd::Lost(map_ws_error(e));
+                    if let Err(e) = bounded(config.pong_timeout, ws.flush()).await {
+                        return SessionEnd::Lost(e);
                     }
                     self.unflushed = 0;
                 }
@@ -428,7 +429,7 @@ impl Actor {
             self.credit = self.credit.saturating_add(u64::from(chunk));
             left -= u64::from(chunk);
         }
-        ws.flush().await.map_err(map_ws_error)?;
+        bounded(self.write_limit(), ws.flush()).await?;
         self.unflushed = 0;
         Ok(())
     }
@@ -522,15 +523,19 @@ impl Actor {
 
     /// Queues a text frame; flushes when enough have piled up.
     async fn write(&mut self, ws: &mut Ws, frame: String) -> Result<()> {
-        ws.feed(Message::Text(frame.into()))
-            .await
-            .map_err(map_ws_error)?;
+        let limit = self.write_limit();
+        bounded(limit, ws.feed(Message::Text(frame.into()))).await?;
         self.unflushed += 1;
         if self.unflushed >= MAX_UNFLUSHED {
-            ws.flush().await.map_err(map_ws_error)?;
+            bounded(limit, ws.flush()).await?;
             self.unflushed = 0;
         }
         Ok(())
+    }
+
+    /// How long the server may take to accept what we write.
+    fn write_limit(&self) -> Duration {
+        self.spec.client.inner.pong_timeout
     }
 
     fn remember_ack(&mut self, id: &Arc<str>) {
@@ -849,6 +854,24 @@ impl Actor {
                 self.deliver_error(error, None, None);
             }
         }
+    }
+}
+
+/// A write that the server must take within `limit` (the pong timeout): a
+/// server that stops reading while it keeps sending cannot block the stream
+/// for good; the connection is dropped and re-established instead.
+async fn bounded<T>(
+    limit: Duration,
+    write: impl std::future::Future<
+        Output = std::result::Result<T, tokio_tungstenite::tungstenite::Error>,
+    >,
+) -> Result<T> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(result) => result.map_err(map_ws_error),
+        Err(_) => Err(Error::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("the server has not read what the client wrote for {limit:?}"),
+        ))),
     }
 }
 

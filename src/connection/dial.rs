@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, error::ProtocolError};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use url::Url;
 
+use super::handshake;
 use super::{EndpointKind, StreamSpec};
 use crate::auth::redact_url;
 use crate::client::ClientConfig;
@@ -65,33 +65,27 @@ pub(crate) async fn dial(config: &ClientConfig, url: Url) -> Result<Ws> {
         url = Url::parse(&text).map_err(|e| Error::Config(format!("bad URL: {e}")))?;
     }
     let shown = redact_url(&url);
-    let mut request = url
-        .as_str()
-        .into_client_request()
-        .map_err(|e| Error::Config(format!("cannot build the handshake for {shown}: {e}")))?;
-    request.headers_mut().extend(headers);
-    let connector = match &config.tls {
-        Some(tls) => Connector::Rustls(tls.clone()),
-        None => Connector::Plain,
+    let tls = match (url.scheme(), &config.tls) {
+        ("wss", Some(tls)) => Some(tls),
+        ("ws", _) => None,
+        _ => {
+            return Err(Error::Config(format!(
+                "cannot connect to {shown}: not a ws:// URL, nor a wss:// one with TLS set up"
+            )))
+        }
     };
     let ws_config = WebSocketConfig::default()
         .max_message_size(Some(config.max_message_size))
         .max_frame_size(Some(config.max_message_size));
     tracing::debug!(url = %shown, "connecting");
-    let attempt = tokio_tungstenite::connect_async_tls_with_config(
-        request,
-        Some(ws_config),
-        true,
-        Some(connector),
-    );
+    let attempt = handshake::connect(&url, &headers, tls, ws_config);
     match tokio::time::timeout(config.connect_timeout, attempt).await {
         Err(_) => Err(Error::ConnectTimeout(config.connect_timeout)),
-        Ok(Err(e)) => {
-            let error = map_ws_error(e);
+        Ok(Err(error)) => {
             tracing::debug!(url = %shown, %error, "connect failed");
             Err(error)
         }
-        Ok(Ok((ws, _response))) => Ok(ws),
+        Ok(Ok(ws)) => Ok(ws),
     }
 }
 
@@ -127,7 +121,7 @@ pub(crate) fn map_ws_error(error: tungstenite::Error) -> Error {
 
 /// TLS failures during the handshake surface as I/O errors wrapping a
 /// rustls error: report them as TLS errors. A reset is an abnormal close.
-fn io_error(io: std::io::Error) -> Error {
+pub(super) fn io_error(io: std::io::Error) -> Error {
     let tls = io
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())

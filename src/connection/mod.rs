@@ -5,6 +5,7 @@
 
 mod actor;
 pub(crate) mod dial;
+mod handshake;
 mod queue;
 
 use std::sync::Arc;

@@ -6,7 +6,7 @@
 mod actor;
 mod builder;
 mod message;
-mod receipt;
+pub(crate) mod receipt;
 mod sink;
 
 use std::fmt;

@@ -45,6 +45,9 @@ enum Context<'a> {
 /// is not an ack at all (not JSON, or no `result`): it is logged and
 /// skipped, the connection goes on.
 pub(crate) fn decode(text: &str) -> std::result::Result<ProducerAck, String> {
+    if !crate::wire::is_object(text) {
+        return Err("not a JSON object".into());
+    }
     let raw: RawAck<'_> = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let Some(result) = raw.result else {
         return Err("frame without `result`".into());

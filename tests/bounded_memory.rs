@@ -1,0 +1,207 @@
+//! Memory stays bounded whatever a hostile server streams: the peak resident
+//! set of this process (Linux `VmHWM`, reset through `/proc/self/clear_refs`)
+//! grows by a few MiB while the server pushes hundreds. One test, so that
+//! nothing else runs in the process meanwhile.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::raw::{message, Conn, RawServer};
+use common::{topic, within};
+use pulsar_eventstream::{Client, Error, NeverReconnect, Position};
+
+const MIB: usize = 1 << 20;
+
+fn status(field: &str) -> usize {
+    let text = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| {
+            v.trim()
+                .trim_end_matches(" kB")
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
+        .expect("a kB field")
+        * 1024
+}
+
+/// Runs `scenario` and returns how far the peak RSS rose above the RSS
+/// before it.
+async fn peak_growth<F: std::future::Future<Output = ()>>(scenario: F) -> usize {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset VmHWM (Linux, own process)");
+    let before = status("VmRSS:");
+    scenario.await;
+    status("VmHWM:").saturating_sub(before)
+}
+
+/// A server that answers every connection with `head` and then streams
+/// `chunk` until the client leaves or `cap` bytes went out.
+async fn streaming(head: Vec<u8>, chunk: Vec<u8>, cap: usize, sent: Arc<AtomicUsize>) -> RawServer {
+    RawServer::start(move |_, mut conn: Conn| {
+        let (head, chunk, sent) = (head.clone(), chunk.clone(), sent.clone());
+        async move {
+            conn.read_request().await;
+            conn.send_raw(&head).await;
+            while sent.load(Ordering::SeqCst) < cap && conn.send_raw(&chunk).await {
+                sent.fetch_add(chunk.len(), Ordering::SeqCst);
+            }
+        }
+    })
+    .await
+}
+
+async fn connect(
+    server: &RawServer,
+    max: usize,
+) -> pulsar_eventstream::Result<pulsar_eventstream::EventStream> {
+    let client = Client::builder(server.url())
+        .max_message_size(max)
+        .ping_interval(None)
+        .build()
+        .unwrap();
+    let (_, topic) = topic("memory");
+    within(
+        client
+            .reader(topic)
+            .position(Position::Earliest)
+            .reconnect_policy(NeverReconnect)
+            .subscribe(),
+    )
+    .await
+}
+
+/// The upgrade's accept line for a raw head: the raw server answers the
+/// upgrade itself first.
+async fn upgraded_streaming(
+    frames_head: Vec<u8>,
+    chunk: Vec<u8>,
+    cap: usize,
+    sent: Arc<AtomicUsize>,
+) -> RawServer {
+    RawServer::start(move |_, mut conn: Conn| {
+        let (head, chunk, sent) = (frames_head.clone(), chunk.clone(), sent.clone());
+        async move {
+            conn.accept().await;
+            conn.send_raw(&head).await;
+            while sent.load(Ordering::SeqCst) < cap && conn.send_raw(&chunk).await {
+                sent.fetch_add(chunk.len(), Ordering::SeqCst);
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn memory_stays_bounded_whatever_the_server_streams() {
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut report = Vec::new();
+
+    // An endless non-101 body (the client reads at most 16 KiB of it).
+    let sent = Arc::new(AtomicUsize::new(0));
+    let server = streaming(
+        b"HTTP/1.1 503 Service Unavailable\r\n\r\n".to_vec(),
+        chunk.clone(),
+        512 * MIB,
+        sent.clone(),
+    )
+    .await;
+    let growth = peak_growth(async {
+        let error = connect(&server, 8 * MIB).await.unwrap_err();
+        assert!(
+            matches!(error, Error::ServerError { status: 503, .. }),
+            "{error:?}"
+        );
+    })
+    .await;
+    report.push(("endless non-101 body", growth, sent.load(Ordering::SeqCst)));
+
+    // An endless response head (bounded at 64 KiB).
+    let sent = Arc::new(AtomicUsize::new(0));
+    let line = format!("X-Junk: {}\r\n", "a".repeat(1000)).into_bytes();
+    let server = streaming(
+        b"HTTP/1.1 500 X\r\n".to_vec(),
+        line,
+        512 * MIB,
+        sent.clone(),
+    )
+    .await;
+    let growth = peak_growth(async {
+        let error = connect(&server, 8 * MIB).await.unwrap_err();
+        assert!(matches!(error, Error::Protocol(_)), "{error:?}");
+    })
+    .await;
+    report.push(("endless response head", growth, sent.load(Ordering::SeqCst)));
+
+    // A frame announcing 1 GiB, then its bytes.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut head = vec![0x81, 127];
+    head.extend_from_slice(&(1u64 << 30).to_be_bytes());
+    let server = upgraded_streaming(head, chunk.clone(), 512 * MIB, sent.clone()).await;
+    let growth = peak_growth(async {
+        let mut stream = connect(&server, 8 * MIB).await.unwrap();
+        let error = within(futures::StreamExt::next(&mut stream))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(error, Error::FrameTooLarge(_)), "{error:?}");
+    })
+    .await;
+    report.push(("1 GiB frame header", growth, sent.load(Ordering::SeqCst)));
+
+    // Endless 64 KiB continuation fragments of one message (8 MiB limit).
+    let sent = Arc::new(AtomicUsize::new(0));
+    let first = common::raw::frame(false, 1, b"{");
+    let fragment = common::raw::frame(false, 0, &chunk);
+    let server = upgraded_streaming(first, fragment, 512 * MIB, sent.clone()).await;
+    let growth = peak_growth(async {
+        let mut stream = connect(&server, 8 * MIB).await.unwrap();
+        let error = within(futures::StreamExt::next(&mut stream))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(error, Error::FrameTooLarge(_)), "{error:?}");
+    })
+    .await;
+    report.push(("endless fragments", growth, sent.load(Ordering::SeqCst)));
+
+    // A 5 MB payload within the limit: about frame + payload, not a multiple.
+    let text = message(1, 1, &vec![7u8; 5_000_000]);
+    let server = RawServer::start(move |_, mut conn: Conn| {
+        let text = text.clone();
+        async move {
+            conn.accept().await;
+            conn.send_text(&text).await;
+            conn.hold().await;
+        }
+    })
+    .await;
+    let growth = peak_growth(async {
+        let mut stream = connect(&server, 8 * MIB).await.unwrap();
+        let event = within(futures::StreamExt::next(&mut stream))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.payload().len(), 5_000_000);
+    })
+    .await;
+    report.push(("5 MB payload", growth, 6_666_668));
+
+    eprintln!("{report:#?}");
+    for (what, growth, _) in &report[..4] {
+        assert!(
+            *growth < 24 * MIB,
+            "{what}: peak RSS grew {} MiB",
+            growth / MIB
+        );
+    }
+    assert!(
+        report[4].1 < 64 * MIB,
+        "5 MB payload: peak RSS grew {} MiB",
+        report[4].1 / MIB
+    );
+}
