@@ -7,6 +7,7 @@ mod actor;
 pub(crate) mod dial;
 mod handshake;
 mod queue;
+pub(crate) mod timers;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
@@ -20,6 +20,7 @@ use super::{Producer, Shared};
 use crate::client::Client;
 use crate::connection::dial::{self, Ws, HEALTHY_AFTER};
 use crate::connection::map_ws_error;
+use crate::connection::timers::{sleep_until, tick};
 use crate::connection_event::{ConnectionEvent, ConnectionEvents};
 use crate::error::{Error, Result};
 use crate::message_id::MessageId;
@@ -458,21 +459,5 @@ impl Actor {
         tracing::debug!(topic = %self.spec.topic, "producer closed");
         self.finished(Ok(()));
         SessionEnd::Finished
-    }
-}
-
-async fn tick(interval: &mut Option<Interval>) {
-    match interval {
-        Some(interval) => {
-            interval.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }

@@ -8,10 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::dial::{self, Ws, HEALTHY_AFTER};
+use super::timers::{sleep_until, tick};
 use super::{map_ws_error, Command, Delivery, Queue, StreamSpec};
 use crate::ack::{AckHandle, AckMode};
 use crate::checkpoint::AckFloor;
@@ -384,21 +385,5 @@ async fn bounded<T>(
             std::io::ErrorKind::TimedOut,
             format!("the server has not read what the client wrote for {limit:?}"),
         ))),
-    }
-}
-
-async fn tick(interval: &mut Option<Interval>) {
-    match interval {
-        Some(interval) => {
-            interval.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
