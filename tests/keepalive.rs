@@ -6,9 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use futures::StreamExt;
 use pulsar_eventstream::testing::{ClientFrameKind, MockMessage};
-use pulsar_eventstream::{Client, ConnectionEvent, Error, FixedDelay, Position};
+use pulsar_eventstream::{Client, Error, FixedDelay, Position};
 
 fn fast() -> FixedDelay {
     FixedDelay::new(Duration::from_millis(1))
@@ -57,13 +56,7 @@ async fn a_silent_peer_is_detected_and_the_stream_reconnects() {
         .unwrap();
     let mut changes = events.connection_events();
     mock.freeze(true); // no frames, no pongs, socket open
-    let lost = loop {
-        match within(changes.next()).await {
-            Some(ConnectionEvent::Disconnected { error }) => break error,
-            Some(_) => continue,
-            None => panic!("no connection events"),
-        }
-    };
+    let lost = next_disconnect(&mut changes).await;
     assert!(
         matches!(lost, Error::KeepaliveTimeout(d) if d == Duration::from_millis(100)),
         "{lost:?}"
@@ -95,13 +88,7 @@ async fn the_no_events_watchdog_catches_a_peer_that_only_pongs() {
     // The proxy's consumer died: pings are answered, nothing else comes.
     mock.pause_delivery(true);
     let second = mock.publish(&name, MockMessage::new("stuck behind a dead consumer"));
-    let lost = loop {
-        match within(changes.next()).await {
-            Some(ConnectionEvent::Disconnected { error }) => break error,
-            Some(_) => continue,
-            None => panic!("no connection events"),
-        }
-    };
+    let lost = next_disconnect(&mut changes).await;
     assert!(matches!(lost, Error::Stalled(_)), "{lost:?}");
     mock.pause_delivery(false);
     let event = next(&mut events).await.unwrap();

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::*;
-use futures::StreamExt;
 use pulsar_eventstream::testing::{MockMessage, RawFrame};
-use pulsar_eventstream::{Client, ConnectionEvent, FixedDelay, InitialPosition, Position};
+use pulsar_eventstream::{Client, FixedDelay, InitialPosition, Position};
 
 #[tokio::test]
 async fn counters_match_what_the_server_did() {
@@ -64,13 +63,7 @@ async fn counters_match_what_the_server_did() {
     let mut changes = events.connection_events();
     for _ in 0..2 {
         mock.drop_connections();
-        loop {
-            match within(changes.next()).await {
-                Some(ConnectionEvent::Connected { .. }) => break,
-                Some(_) => continue,
-                None => panic!("connection events ended"),
-            }
-        }
+        next_connected(&mut changes).await;
     }
     let more = mock.publish_many(&name, numbered(50));
     for id in &more {

@@ -93,15 +93,6 @@ pub(crate) async fn dial(config: &ClientConfig, url: Url) -> Result<Ws> {
 pub(crate) fn map_ws_error(error: tungstenite::Error) -> Error {
     use tungstenite::Error as E;
     match error {
-        E::Http(response) => {
-            let status = response.status().as_u16();
-            let body = response
-                .body()
-                .as_deref()
-                .map(error_text)
-                .unwrap_or_default();
-            Error::from_status(status, body)
-        }
         E::Io(io) => io_error(io),
         E::Tls(tls) => Error::Tls(tls.to_string()),
         E::ConnectionClosed | E::AlreadyClosed => Error::Closed {

@@ -75,3 +75,30 @@ pub fn texts(mock: &MockPulsar) -> Vec<String> {
         })
         .collect()
 }
+
+/// Waits for the next `Disconnected` on a stream of connection changes and
+/// returns its error.
+pub async fn next_disconnect(
+    changes: &mut futures::stream::BoxStream<'static, pulsar_eventstream::ConnectionEvent>,
+) -> pulsar_eventstream::Error {
+    loop {
+        match within(changes.next()).await {
+            Some(pulsar_eventstream::ConnectionEvent::Disconnected { error }) => return error,
+            Some(_) => continue,
+            None => panic!("connection events ended"),
+        }
+    }
+}
+
+/// Waits for the next `Connected` on a stream of connection changes.
+pub async fn next_connected(
+    changes: &mut futures::stream::BoxStream<'static, pulsar_eventstream::ConnectionEvent>,
+) {
+    loop {
+        match within(changes.next()).await {
+            Some(pulsar_eventstream::ConnectionEvent::Connected { .. }) => return,
+            Some(_) => continue,
+            None => panic!("connection events ended"),
+        }
+    }
+}
