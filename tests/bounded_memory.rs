@@ -1,7 +1,8 @@
 //! Memory stays bounded whatever a hostile server streams: the peak resident
 //! set of this process (Linux `VmHWM`, reset through `/proc/self/clear_refs`)
-//! grows by a few MiB while the server pushes hundreds. One test, so that
-//! nothing else runs in the process meanwhile.
+//! grows by a few MiB while the server pushes hundreds, and while an
+//! application offers a producer hundreds of MiB that a silent server never
+//! confirms. One test, so that nothing else runs in the process meanwhile.
 #![cfg(target_os = "linux")]
 
 mod common;
@@ -10,8 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::raw::{message, Conn, RawServer};
-use common::{topic, within};
-use pulsar_eventstream::{Client, Error, NeverReconnect, Position};
+use common::{setup, topic, within};
+use futures::StreamExt;
+use pulsar_eventstream::{Client, Error, Message, NeverReconnect, Position};
 
 const MIB: usize = 1 << 20;
 
@@ -100,6 +102,36 @@ async fn upgraded_streaming(
 async fn memory_stays_bounded_whatever_the_server_streams() {
     let chunk = vec![b'x'; 64 * 1024];
     let mut report = Vec::new();
+
+    // A producer whose server stops answering: the application offers
+    // 20,000 messages of 16 KiB (320 MiB), each its own allocation; the
+    // producer takes one window's worth (100) and then stops taking.
+    let (mock, client) = setup().await;
+    let (_, topic) = topic("silent-producer");
+    let producer = within(client.producer(topic).max_in_flight(100).create())
+        .await
+        .unwrap();
+    mock.pause_receipts(true);
+    let taken = Arc::new(AtomicUsize::new(0));
+    let mut forward = None;
+    let growth = peak_growth(async {
+        let taken = taken.clone();
+        let source = futures::stream::iter(0..20_000).map(move |_| {
+            taken.fetch_add(1, Ordering::SeqCst);
+            Ok(Message::new(vec![b'p'; 16 * 1024]))
+        });
+        forward = Some(tokio::spawn(source.forward(producer.sink())));
+        within(mock.wait_for_held_receipts(100)).await;
+    })
+    .await;
+    // `forward` holds at most one message besides the window.
+    let taken = taken.load(Ordering::SeqCst);
+    assert!(taken <= 101, "the producer took {taken} messages");
+    assert_eq!(producer.in_flight(), 100);
+    let forward = forward.expect("spawned");
+    assert!(!forward.is_finished());
+    forward.abort();
+    report.push(("silent producer server", growth, 20_000 * 16 * 1024));
 
     // An endless non-101 body (the client reads at most 16 KiB of it).
     let sent = Arc::new(AtomicUsize::new(0));
@@ -192,7 +224,7 @@ async fn memory_stays_bounded_whatever_the_server_streams() {
     report.push(("5 MB payload", growth, 6_666_668));
 
     eprintln!("{report:#?}");
-    for (what, growth, _) in &report[..4] {
+    for (what, growth, _) in &report[..5] {
         assert!(
             *growth < 24 * MIB,
             "{what}: peak RSS grew {} MiB",
@@ -200,8 +232,8 @@ async fn memory_stays_bounded_whatever_the_server_streams() {
         );
     }
     assert!(
-        report[4].1 < 64 * MIB,
+        report[5].1 < 64 * MIB,
         "5 MB payload: peak RSS grew {} MiB",
-        report[4].1 / MIB
+        report[5].1 / MIB
     );
 }

@@ -13,8 +13,15 @@
 //!   the count by one (on the reader any JSON object counts, on the consumer
 //!   it is the ack). Sending stops at 1000 un-acked and resumes with the next
 //!   ack.
+//! * On the producer path (`/ws/v2/producer/persistent/public/default/
+//!   flood-<answered>-<payload bytes>`) it reads send frames, checks each
+//!   one's payload length, and answers the first `answered` of them with
+//!   `{"result":"ok","messageId":…,"context":…}` (`protocol.md` §8),
+//!   flushing when no further frame is ready; after that it goes silent,
+//!   still reading, like a server that stopped answering.
 //! * Each finished connection's counts (sent, acks, peak in flight) are
-//!   kept for the runner to check.
+//!   kept for the runner to check. On the producer path `acks` counts the
+//!   send frames received and `sent` the receipts written.
 //!
 //! It uses tokio-tungstenite directly and nothing of the crate.
 
@@ -122,6 +129,12 @@ pub fn reader_path(count: u64, payload_len: usize) -> String {
     )
 }
 
+/// Producer endpoint URL path for raw clients: the server answers the
+/// first `answered` sends, each of `payload_len` bytes.
+pub fn producer_path(answered: u64, payload_len: usize) -> String {
+    format!("/ws/v2/producer/persistent/public/default/flood-{answered}-{payload_len}")
+}
+
 /// Consumer endpoint URL path for raw clients.
 pub fn consumer_path(count: u64, payload_len: usize, subscription: &str) -> String {
     format!("/ws/v2/consumer/persistent/public/default/flood-{count}-{payload_len}/{subscription}")
@@ -182,6 +195,9 @@ async fn serve(tcp: tokio::net::TcpStream) -> Option<ConnStats> {
         .await
         .ok()?;
     let (count, payload_len) = parse_path(&path)?;
+    if path.contains("/ws/v2/producer/") {
+        return Some(serve_producer(ws, count, payload_len).await);
+    }
     assert!(
         FIRST_ENTRY + count < 1 << 21,
         "at most {} messages per connection",
@@ -228,4 +244,63 @@ async fn serve(tcp: tokio::net::TcpStream) -> Option<ConnStats> {
         }
     }
     Some(stats)
+}
+
+/// The producer path: answer the first `answered` sends, then only read.
+async fn serve_producer(
+    ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    answered: u64,
+    payload_len: usize,
+) -> ConnStats {
+    use futures::FutureExt;
+
+    let payload_b64_len = payload_len.div_ceil(3) * 4;
+    let (mut tx, mut rx) = ws.split();
+    let mut stats = ConnStats::default();
+    let mut next = rx.next().await;
+    loop {
+        match next {
+            Some(Ok(Message::Text(text))) => {
+                let frame = text.as_str();
+                stats.acks += 1;
+                let payload = field(frame, "payload").unwrap_or("");
+                assert_eq!(payload.len(), payload_b64_len, "send frame: {frame:.200}");
+                let context = field(frame, "context").unwrap_or("");
+                if stats.sent < answered {
+                    let id = frames::message_id(LEDGER, FIRST_ENTRY + stats.sent);
+                    let receipt =
+                        format!(r#"{{"result":"ok","messageId":"{id}","context":"{context}"}}"#);
+                    if tx.feed(Message::Text(receipt.into())).await.is_err() {
+                        return stats;
+                    }
+                    stats.sent += 1;
+                }
+            }
+            Some(Ok(Message::Close(_))) => {
+                let _ = tx.close().await;
+                return stats;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => return stats,
+        }
+        // Answer in bursts: flush only when no further frame is ready.
+        next = match rx.next().now_or_never() {
+            Some(ready) => ready,
+            None => {
+                if tx.flush().await.is_err() {
+                    return stats;
+                }
+                rx.next().await
+            }
+        };
+    }
+}
+
+/// The text of string field `name` in a flat JSON object (no escapes in
+/// the values this server sees: base64 and decimal contexts).
+fn field<'a>(frame: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!("\"{name}\":\"");
+    let start = frame.find(&key)? + key.len();
+    let len = frame[start..].find('"')?;
+    Some(&frame[start..start + len])
 }
