@@ -241,3 +241,32 @@ async fn server_close_codes_are_reported() {
         assert!(error.is_retryable());
     }
 }
+
+#[tokio::test]
+async fn a_refused_upgrade_with_a_chunked_body_shows_only_its_text() {
+    use common::raw::{Conn, RawServer};
+    let server = RawServer::start(|_, mut conn: Conn| async move {
+        conn.read_request().await;
+        conn.send_raw(
+            b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n\
+              7\r\nFailed \r\nf;x=y\r\nto authenticate\r\n0\r\n\r\n",
+        )
+        .await;
+        conn.hold().await;
+    })
+    .await;
+    let client = Client::builder(server.url()).build().unwrap();
+    let (_, topic) = topic("chunked-refusal");
+    let error = within(
+        client
+            .reader(topic)
+            .reconnect_policy(NeverReconnect)
+            .subscribe(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, Error::Unauthorized { body } if body == "Failed to authenticate"),
+        "{error:?}"
+    );
+}

@@ -115,8 +115,10 @@ where
             .content_length
             .map_or(MAX_ERROR_BODY, |n| n.min(MAX_ERROR_BODY as u64) as usize);
         tail.truncate(limit);
+        // A chunked body ends with its last chunk, not with the connection.
+        let complete = |tail: &[u8]| head.chunked && dechunk(tail).1;
         let _ = tokio::time::timeout(ERROR_BODY_WAIT, async {
-            while tail.len() < limit {
+            while tail.len() < limit && !complete(&tail) {
                 match read_some(stream, &mut tail, limit).await {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
@@ -124,6 +126,9 @@ where
             }
         })
         .await;
+        if head.chunked {
+            tail = dechunk(&tail).0;
+        }
         return Err(Error::from_status(head.status, error_text(&tail)));
     }
     let refuse = |what: &str| Err(Error::Protocol(format!("bad WebSocket upgrade: {what}")));
@@ -183,6 +188,8 @@ struct Head {
     connection: Option<String>,
     accept: Option<String>,
     content_length: Option<u64>,
+    /// `Transfer-Encoding: chunked`: the body's bytes are framed.
+    chunked: bool,
     protocol: bool,
     extensions: bool,
 }
@@ -216,6 +223,11 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>> {
             head.accept = Some(value());
         } else if name.eq_ignore_ascii_case("content-length") {
             head.content_length = value().trim().parse().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            head.chunked = value()
+                .rsplit(',')
+                .next()
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
         } else if name.eq_ignore_ascii_case("sec-websocket-protocol") {
             head.protocol = true;
         } else if name.eq_ignore_ascii_case("sec-websocket-extensions") {
@@ -223,6 +235,35 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>> {
         }
     }
     Ok(Some(head))
+}
+
+/// The data of a `Transfer-Encoding: chunked` body (RFC 9112 §7.1), as
+/// far as `raw` holds it, and whether the last chunk was reached. Chunk
+/// extensions and trailers are skipped; a malformed size line ends the
+/// data there (this is only an error message's text).
+fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
+    let mut data = Vec::new();
+    let mut rest = raw;
+    loop {
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return (data, false);
+        };
+        let line = String::from_utf8_lossy(&rest[..eol]);
+        let digits = line.split(';').next().unwrap_or_default().trim();
+        let Ok(size) = usize::from_str_radix(digits, 16) else {
+            return (data, false);
+        };
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            return (data, true);
+        }
+        let take = size.min(rest.len());
+        data.extend_from_slice(&rest[..take]);
+        if take < size {
+            return (data, false);
+        }
+        rest = rest.get(size + 2..).unwrap_or_default();
+    }
 }
 
 /// Reads once into `buf`, never past `limit` bytes in all. Cancel-safe:
@@ -289,5 +330,22 @@ mod tests {
         }
         many.extend_from_slice(b"\r\n");
         assert!(matches!(parse_head(&many), Err(Error::Protocol(_))));
+    }
+
+    #[test]
+    fn dechunks_a_refused_body() {
+        let body = b"7\r\nFailed \r\n11;ext=1\r\nto authenticate!!\r\n0\r\n\r\n";
+        assert_eq!(dechunk(body), (b"Failed to authenticate!!".to_vec(), true));
+        // Cut short, by the limit or the wait: what arrived, incomplete.
+        assert_eq!(dechunk(&body[..8]), (b"Faile".to_vec(), false));
+        assert_eq!(dechunk(&body[..16]), (b"Failed ".to_vec(), false));
+        assert_eq!(dechunk(b""), (Vec::new(), false));
+        // Not chunked after all: nothing is made up.
+        assert_eq!(dechunk(b"oops\r\n"), (Vec::new(), false));
+        assert_eq!(dechunk(b"ffffffffffffffffffff\r\nx"), (Vec::new(), false));
+        let head = parse_head(b"HTTP/1.1 401 No\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        assert!(head.chunked);
     }
 }
