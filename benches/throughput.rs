@@ -6,7 +6,8 @@
 //! cargo bench --bench throughput                        # flood endpoint on 127.0.0.1
 //! cargo bench --bench throughput -- --rounds 7 --count 300000 --flavor current
 //! PULSAR_ENV_FILE=target/pulsar/default/broker.env \
-//!     cargo bench --bench throughput -- --broker        # a real broker
+//!     cargo bench --bench throughput -- --broker        # a real broker (reader)
+//! PULSAR_ENV_FILE=… cargo bench --bench throughput -- --broker --scenario producer
 //! ```
 //!
 //! Without `--bench` (as under `cargo test --all-targets`) it runs one tiny
@@ -37,7 +38,8 @@ struct Args {
     flavor: Flavor,
     broker: bool,
     smoke: bool,
-    /// `--scenario reader|consumer`: run one scenario only.
+    /// `--scenario reader|consumer|producer`: run one scenario only (with
+    /// `--broker`: `producer` measures publishing instead of reading).
     scenario: Option<String>,
     /// `--only crate|hand`: run one side only, no ratio (for profilers).
     only: Option<String>,
@@ -559,6 +561,25 @@ mod broker {
             .parse()
             .unwrap();
         let (count, payload) = (args.count, args.payload);
+        if args.scenario.as_deref() == Some("producer") {
+            // Both sides publish to one fresh topic, alternated.
+            let raw = format!("{ws_url}/ws/v2/producer/persistent/public/default/{name}");
+            let producer = {
+                let (url, topic) = (ws_url.clone(), topic.clone());
+                move || crate_producer(url.clone(), topic.clone(), count, payload)
+            };
+            let hand = move || hand_producer(raw.clone(), count, payload);
+            compare(
+                rt,
+                args,
+                None,
+                "broker: producer, Sink (1000 in flight)",
+                "hand loop (producer endpoint, 1000 in flight)",
+                producer,
+                hand,
+            );
+            return;
+        }
         if reuse.is_none() {
             let fill = rt.block_on(timed(produce(&ws_url, &name, count, payload)));
             println!(
