@@ -9,16 +9,13 @@ mod broker;
 mod events;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use broker::Broker;
 use events::*;
-use futures::StreamExt;
-use pulsar_eventstream::{
-    Client, ConnectionEvent, FixedDelay, Message, MessageId, Position, Producer, Receipt,
-};
+use pulsar_eventstream::{Client, FixedDelay, Message, MessageId, Position, Receipt};
 use tokio::sync::{mpsc, watch};
 
 /// Messages confirmed before the restart is started.
@@ -27,22 +24,6 @@ const BEFORE: usize = 3_000;
 const AFTER: usize = 3_000;
 /// Warm-up messages published and read before the test proper.
 const WARM: usize = 10;
-
-/// Counts the producer's `Disconnected` events from now on.
-fn count_disconnects(producer: &Producer) -> Arc<AtomicUsize> {
-    let count = Arc::new(AtomicUsize::new(0));
-    let mut changes = producer.connection_events();
-    let counter = count.clone();
-    tokio::spawn(async move {
-        while let Some(change) = changes.next().await {
-            if let ConnectionEvent::Disconnected { error } = &change {
-                eprintln!("producer connection lost: {error}");
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    });
-    count
-}
 
 /// Admin `msgInCounter` of `topic` (0 if the broker does not say).
 async fn msg_in(b: &Broker, topic: &str) -> u64 {
@@ -104,7 +85,7 @@ async fn a_producer_loses_nothing_across_a_broker_restart_and_keeps_send_order()
 
     // Publish `r-0`, `r-1`, ... until told to stop; receipts are awaited in order by a second
     // task, which reports how many are confirmed.
-    let drops = count_disconnects(&producer);
+    let drops = count_disconnects(producer.connection_events(), "producer");
     let stop = Arc::new(AtomicBool::new(false));
     let (receipts_tx, mut receipts_rx) = mpsc::channel::<(usize, Receipt)>(100_000);
     let publisher = {

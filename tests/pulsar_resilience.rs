@@ -11,24 +11,23 @@
 mod broker;
 #[path = "support/events.rs"]
 mod events;
+#[path = "support/ordering.rs"]
+mod ordering;
 #[path = "support/relay.rs"]
 mod relay;
 #[path = "support/ws_producer.rs"]
 mod ws_producer;
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use broker::Broker;
 use events::*;
-use futures::StreamExt;
-use pulsar_eventstream::{
-    Client, ConnectionEvent, EventStream, FixedDelay, InitialPosition, MessageId, Position,
-};
+use ordering::{reader_and_consumer, take_first_copies_in_order, take_in_order};
+use pulsar_eventstream::{Client, FixedDelay, InitialPosition, MessageId, Position};
 use relay::Relay;
-use ws_producer::{Outgoing, WsProducer};
+use ws_producer::produce_texts;
 
 fn broker() -> Broker {
     Broker::from_env().expect("the default broker")
@@ -37,21 +36,6 @@ fn broker() -> Broker {
 /// Reconnect fast: every cut costs one handshake, not a backoff.
 fn fast() -> FixedDelay {
     FixedDelay::new(Duration::from_millis(10))
-}
-
-/// Counts the stream's `Disconnected` events from now on.
-fn count_disconnects(stream: &EventStream) -> Arc<AtomicUsize> {
-    let count = Arc::new(AtomicUsize::new(0));
-    let mut changes = stream.connection_events();
-    let counter = count.clone();
-    tokio::spawn(async move {
-        while let Some(change) = changes.next().await {
-            if matches!(change, ConnectionEvent::Disconnected { .. }) {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    });
-    count
 }
 
 /// SplitMix64: reproducible cut points from a printed seed.
@@ -122,17 +106,6 @@ impl<'a> Cutter<'a> {
     }
 }
 
-/// Publishes `e-<i>` for i in `range` over one producer connection (straight to the broker, not
-/// through a relay); returns the ids in order.
-async fn publish(b: &Broker, topic: &str, range: std::ops::Range<usize>) -> Vec<String> {
-    let mut producer = WsProducer::connect(b, topic).await;
-    let ids = producer
-        .send_all(range.map(|i| Outgoing::text(format!("e-{i}"))))
-        .await;
-    producer.close().await;
-    ids
-}
-
 #[tokio::test]
 async fn reader_and_consumer_survive_fifty_cuts_while_fifty_thousand_events_stream() {
     const N: usize = 50_000;
@@ -168,12 +141,13 @@ async fn reader_and_consumer_survive_fifty_cuts_while_fifty_thousand_events_stre
         .subscribe()
         .await
         .expect("consumer subscribes");
-    let reader_drops = count_disconnects(&reader);
-    let consumer_drops = count_disconnects(&consumer);
+    let reader_drops = count_disconnects(reader.connection_events(), "reader");
+    let consumer_drops = count_disconnects(consumer.connection_events(), "consumer");
 
     let producer = {
         let (b, topic) = (b.clone(), topic.clone());
-        tokio::spawn(async move { publish(&b, &topic, 0..N).await })
+        // Straight to the broker, not through a relay.
+        tokio::spawn(async move { produce_texts(&b, &topic, numbered("e-", 0..N)).await })
     };
 
     let read = async {
@@ -253,70 +227,38 @@ async fn a_topic_unload_mid_stream_loses_nothing() {
     const HALF: usize = 1000;
     let b = broker();
     let topic = b.unique_topic("resilience-unload");
-    let first = publish(&b, &topic, 0..HALF).await;
+    let first = produce_texts(&b, &topic, numbered("e-", 0..HALF)).await;
     let client = Client::builder(&b.ws_url)
         .reconnect_policy(fast())
         .build()
         .unwrap();
-    let mut reader = client
-        .reader(events::topic(&topic))
-        .position(Position::Earliest)
-        .subscribe()
-        .await
-        .expect("reader subscribes");
-    let mut consumer = client
-        .consumer(events::topic(&topic), "unload")
-        .initial_position(InitialPosition::Earliest)
-        .subscribe()
-        .await
-        .expect("consumer subscribes");
-    let reader_drops = count_disconnects(&reader);
-    let consumer_drops = count_disconnects(&consumer);
+    let (mut reader, mut consumer) = reader_and_consumer(&client, &topic, "unload").await;
+    let reader_drops = count_disconnects(reader.connection_events(), "reader");
+    let consumer_drops = count_disconnects(consumer.connection_events(), "consumer");
 
     // First half of the first half, then the unload while both streams are mid-stream.
     let mut read: Vec<MessageId> = Vec::new();
-    for event in take_events(&mut reader, HALF / 2, "reader").await {
-        assert_eq!(text(&event), format!("e-{}", read.len()), "reader");
-        read.push(event.message_id().clone());
-    }
+    take_in_order(&mut reader, &mut read, HALF / 2, "reader").await;
     let mut consumed: Vec<MessageId> = Vec::new();
-    for event in take_events(&mut consumer, HALF / 2, "consumer").await {
-        assert_eq!(text(&event), format!("e-{}", consumed.len()), "consumer");
-        consumed.push(event.message_id().clone());
-    }
+    take_in_order(&mut consumer, &mut consumed, HALF / 2, "consumer").await;
     b.unload(&topic).await;
-    let second = publish(&b, &topic, HALF..2 * HALF).await;
+    let second = produce_texts(&b, &topic, numbered("e-", HALF..2 * HALF)).await;
     let all: Vec<MessageId> = first.iter().chain(&second).map(|w| id(w)).collect();
 
     // The reader: every event exactly once, in order.
-    while read.len() < 2 * HALF {
-        let event = next_event(&mut reader, "reader").await;
-        assert_eq!(
-            text(&event),
-            format!("e-{}", read.len()),
-            "reader: once, in order"
-        );
-        read.push(event.message_id().clone());
-    }
+    take_in_order(&mut reader, &mut read, 2 * HALF, "reader: once, in order").await;
     assert_eq!(read, all);
 
     // The consumer: nothing lost, first deliveries in order; redelivered only what was not yet
     // acknowledged when the topic moved (auto mode had acked e-0..e-498; e-499 was in process).
-    let mut duplicates: Vec<usize> = Vec::new();
-    while consumed.len() < 2 * HALF {
-        let event = next_event(&mut consumer, "consumer").await;
-        let n: usize = text(&event)["e-".len()..].parse().expect("numbered");
-        if n == consumed.len() {
-            consumed.push(event.message_id().clone());
-        } else {
-            assert!(
-                n < consumed.len() && n >= HALF / 2 - 1,
-                "consumer: e-{n} after e-{}",
-                consumed.len() - 1
-            );
-            duplicates.push(n);
-        }
-    }
+    let duplicates = take_first_copies_in_order(
+        &mut consumer,
+        &mut consumed,
+        2 * HALF,
+        HALF / 2 - 1,
+        "consumer",
+    )
+    .await;
     assert_eq!(consumed, all);
     // After the unload the broker wrote to a new ledger.
     assert!(all[HALF].ledger_id() > all[HALF - 1].ledger_id());

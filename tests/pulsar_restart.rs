@@ -7,46 +7,19 @@
 mod broker;
 #[path = "support/events.rs"]
 mod events;
+#[path = "support/ordering.rs"]
+mod ordering;
 #[path = "support/ws_producer.rs"]
 mod ws_producer;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use broker::Broker;
 use events::*;
-use futures::StreamExt;
-use pulsar_eventstream::{
-    Client, ConnectionEvent, EventStream, FixedDelay, InitialPosition, MessageId, Position,
-};
-use ws_producer::{Outgoing, WsProducer};
-
-/// Publishes `e-<i>` for i in `range` over one fresh producer connection.
-async fn publish(b: &Broker, topic: &str, range: std::ops::Range<usize>) -> Vec<String> {
-    let mut producer = WsProducer::connect(b, topic).await;
-    let ids = producer
-        .send_all(range.map(|i| Outgoing::text(format!("e-{i}"))))
-        .await;
-    producer.close().await;
-    ids
-}
-
-/// Counts the stream's `Disconnected` events from now on.
-fn count_disconnects(stream: &EventStream) -> Arc<AtomicUsize> {
-    let count = Arc::new(AtomicUsize::new(0));
-    let mut changes = stream.connection_events();
-    let counter = count.clone();
-    tokio::spawn(async move {
-        while let Some(change) = changes.next().await {
-            if let ConnectionEvent::Disconnected { error } = &change {
-                eprintln!("connection lost: {error}");
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    });
-    count
-}
+use ordering::{reader_and_consumer, take_first_copies_in_order, take_in_order};
+use pulsar_eventstream::{Client, FixedDelay, MessageId};
+use ws_producer::produce_texts;
 
 #[tokio::test]
 async fn reader_and_consumer_resume_across_a_broker_restart() {
@@ -55,55 +28,36 @@ async fn reader_and_consumer_resume_across_a_broker_restart() {
     const TAKEN: usize = 1000;
     let b = Broker::from_env().expect("the default broker");
     let topic = b.unique_topic("restart");
-    let first = publish(&b, &topic, 0..BEFORE).await;
+    let first = produce_texts(&b, &topic, numbered("e-", 0..BEFORE)).await;
 
     // Patient enough for a 15-60 s restart: every 500 ms, forever.
     let client = Client::builder(&b.ws_url)
         .reconnect_policy(FixedDelay::new(Duration::from_millis(500)))
         .build()
         .unwrap();
-    let mut reader = client
-        .reader(events::topic(&topic))
-        .position(Position::Earliest)
-        .subscribe()
-        .await
-        .expect("reader subscribes");
-    let mut consumer = client
-        .consumer(events::topic(&topic), "restart")
-        .initial_position(InitialPosition::Earliest)
-        .subscribe()
-        .await
-        .expect("consumer subscribes");
-    let reader_drops = count_disconnects(&reader);
-    let consumer_drops = count_disconnects(&consumer);
+    let (mut reader, mut consumer) = reader_and_consumer(&client, &topic, "restart").await;
+    let reader_drops = count_disconnects(reader.connection_events(), "reader");
+    let consumer_drops = count_disconnects(consumer.connection_events(), "consumer");
 
     let mut read: Vec<MessageId> = Vec::new();
-    for event in take_events(&mut reader, TAKEN, "reader").await {
-        assert_eq!(text(&event), format!("e-{}", read.len()), "reader");
-        read.push(event.message_id().clone());
-    }
+    take_in_order(&mut reader, &mut read, TAKEN, "reader").await;
     let mut consumed: Vec<MessageId> = Vec::new();
-    for event in take_events(&mut consumer, TAKEN, "consumer").await {
-        assert_eq!(text(&event), format!("e-{}", consumed.len()), "consumer");
-        consumed.push(event.message_id().clone());
-    }
+    take_in_order(&mut consumer, &mut consumed, TAKEN, "consumer").await;
     // Both streams hold events received but not handed out yet: the restart drops them with the
     // connections, and they must come again.
     let restart = Instant::now();
     b.restart_broker().await;
     let restart = restart.elapsed();
-    let second = publish(&b, &topic, BEFORE..BEFORE + AFTER).await;
+    let second = produce_texts(&b, &topic, numbered("e-", BEFORE..BEFORE + AFTER)).await;
     let all: Vec<MessageId> = first.iter().chain(&second).map(|w| id(w)).collect();
 
-    while read.len() < BEFORE + AFTER {
-        let event = next_event(&mut reader, "reader").await;
-        assert_eq!(
-            text(&event),
-            format!("e-{}", read.len()),
-            "reader: once, in order"
-        );
-        read.push(event.message_id().clone());
-    }
+    take_in_order(
+        &mut reader,
+        &mut read,
+        BEFORE + AFTER,
+        "reader: once, in order",
+    )
+    .await;
     assert_eq!(
         read, all,
         "the reader saw every event exactly once, in order"
@@ -111,21 +65,15 @@ async fn reader_and_consumer_resume_across_a_broker_restart() {
 
     // The consumer: nothing lost, first deliveries in order; only the event in process at the
     // restart (e-999, not yet acked in auto mode) or later ones may come twice.
-    let mut duplicates = 0;
-    while consumed.len() < BEFORE + AFTER {
-        let event = next_event(&mut consumer, "consumer").await;
-        let n: usize = text(&event)["e-".len()..].parse().expect("numbered");
-        if n == consumed.len() {
-            consumed.push(event.message_id().clone());
-        } else {
-            assert!(
-                n < consumed.len() && n >= TAKEN - 1,
-                "consumer: e-{n} after e-{}",
-                consumed.len() - 1
-            );
-            duplicates += 1;
-        }
-    }
+    let duplicates = take_first_copies_in_order(
+        &mut consumer,
+        &mut consumed,
+        BEFORE + AFTER,
+        TAKEN - 1,
+        "consumer",
+    )
+    .await
+    .len();
     assert_eq!(consumed, all, "the consumer lost nothing");
     assert!(reader_drops.load(Ordering::Relaxed) >= 1);
     assert!(consumer_drops.load(Ordering::Relaxed) >= 1);

@@ -1,4 +1,5 @@
-//! Crate-side helpers for the real-broker tests: bounded waits and event shortcuts.
+//! Crate-side helpers for the real-broker tests: bounded waits, event shortcuts and a count of
+//! lost connections.
 //!
 //! ```ignore
 //! #[path = "support/events.rs"]
@@ -7,10 +8,12 @@
 #![allow(dead_code)]
 
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use pulsar_eventstream::{Event, MessageId, Result, Topic};
+use pulsar_eventstream::{ConnectionEvent, Event, MessageId, Result, Topic};
 
 /// Upper bound for any single event-driven wait: a hang fails the test instead of blocking the
 /// run. Never a stand-in for an event. Generous because the machine is shared (2 cores, two
@@ -83,4 +86,24 @@ pub fn id(wire: &str) -> MessageId {
 /// Payloads `"<prefix><i>"` for i in `range`.
 pub fn numbered(prefix: &str, range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|i| format!("{prefix}{i}")).collect()
+}
+
+/// Counts the `Disconnected` events of a stream's or a producer's `connection_events()` from now
+/// on, printing each one's error after `what`.
+pub fn count_disconnects(
+    mut changes: futures::stream::BoxStream<'static, ConnectionEvent>,
+    what: &str,
+) -> Arc<AtomicUsize> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    let what = what.to_string();
+    tokio::spawn(async move {
+        while let Some(change) = changes.next().await {
+            if let ConnectionEvent::Disconnected { error } = &change {
+                eprintln!("{what}: connection lost: {error}");
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    count
 }
