@@ -16,6 +16,7 @@ use url::Url;
 
 use super::message::frame;
 use super::receipt;
+use super::reply::Reply;
 use super::{Producer, Shared};
 use crate::client::Client;
 use crate::connection::dial::{self, Ws, HEALTHY_AFTER};
@@ -23,7 +24,6 @@ use crate::connection::map_ws_error;
 use crate::connection::timers::{sleep_until, tick};
 use crate::connection_event::{ConnectionEvent, ConnectionEvents};
 use crate::error::{Error, Result};
-use crate::message_id::MessageId;
 use crate::reconnect::ReconnectPolicy;
 use crate::topic::Topic;
 
@@ -47,7 +47,7 @@ pub(crate) enum Command {
     /// released when its receipt arrives.
     Send {
         body: String,
-        reply: oneshot::Sender<Result<MessageId>>,
+        reply: Reply,
         permit: OwnedSemaphorePermit,
     },
     /// Answer once every message sent before has its receipt.
@@ -59,7 +59,7 @@ pub(crate) enum Command {
 /// A message sent (or to be sent) and not yet confirmed.
 struct Pending {
     frame: Utf8Bytes,
-    reply: oneshot::Sender<Result<MessageId>>,
+    reply: Reply,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -247,7 +247,7 @@ impl Actor {
                 permit,
             } => {
                 if self.closing {
-                    let _ = reply.send(Err(Error::StreamClosed));
+                    reply.settle(Err(Error::StreamClosed));
                     return None;
                 }
                 let seq = self.next_seq;
@@ -348,7 +348,7 @@ impl Actor {
             tracing::debug!(topic = %self.spec.topic, %error, "send refused");
         }
         self.shared.instruments.receipt(ack.outcome.is_ok());
-        let _ = pending.reply.send(ack.outcome);
+        pending.reply.settle(ack.outcome);
         self.wake_flushers();
     }
 
@@ -398,14 +398,12 @@ impl Actor {
         }
         self.shared.semaphore.close();
         for (_, pending) in std::mem::take(&mut self.pending) {
-            let _ = pending.reply.send(Err(error.clone()));
+            pending.reply.settle(Err(error.clone()));
         }
         self.commands.close();
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
-                Command::Send { reply, .. } => {
-                    let _ = reply.send(Err(error.clone()));
-                }
+                Command::Send { reply, .. } => reply.settle(Err(error.clone())),
                 Command::Flush(reply) | Command::Close(reply) => {
                     let _ = reply.send(Err(error.clone()));
                 }
@@ -431,9 +429,7 @@ impl Actor {
         self.commands.close();
         while let Ok(cmd) = self.commands.try_recv() {
             match cmd {
-                Command::Send { reply, .. } => {
-                    let _ = reply.send(Err(Error::StreamClosed));
-                }
+                Command::Send { reply, .. } => reply.settle(Err(Error::StreamClosed)),
                 Command::Flush(reply) | Command::Close(reply) => {
                     let _ = reply.send(Ok(()));
                 }

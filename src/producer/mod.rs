@@ -7,6 +7,7 @@ mod actor;
 mod builder;
 mod message;
 pub(crate) mod receipt;
+mod reply;
 mod sink;
 
 use std::fmt;
@@ -28,6 +29,7 @@ pub use builder::{
     DEFAULT_MAX_IN_FLIGHT,
 };
 pub use message::Message;
+use reply::Reply;
 pub use sink::ProducerSink;
 
 /// State shared by the producer handles, their receipts and the actor.
@@ -162,17 +164,22 @@ impl Producer {
     /// Passes an encoded message and its window permit to the actor.
     fn submit(&self, body: String, permit: OwnedSemaphorePermit) -> Result<Receipt> {
         let (reply, answer) = oneshot::channel();
+        self.hand_over(body, permit, Reply::Receipt(reply))?;
+        Ok(Receipt {
+            answer,
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Queues a send for the actor, its outcome to go to `reply`.
+    fn hand_over(&self, body: String, permit: OwnedSemaphorePermit, reply: Reply) -> Result<()> {
         self.commands
             .send(Command::Send {
                 body,
                 reply,
                 permit,
             })
-            .map_err(|_| self.shared.closed_error())?;
-        Ok(Receipt {
-            answer,
-            shared: self.shared.clone(),
-        })
+            .map_err(|_| self.shared.closed_error())
     }
 
     /// Waits until every message enqueued before this call has its receipt

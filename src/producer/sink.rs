@@ -7,11 +7,13 @@ use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use futures::stream::FuturesUnordered;
-use futures::{Sink, Stream};
+use std::sync::Arc;
+
+use futures::Sink;
 use tokio::sync::{AcquireError, OwnedSemaphorePermit};
 
-use super::{Message, Producer, Receipt};
+use super::reply::{Failure, Reply, SinkSlot, SinkTally};
+use super::{Message, Producer, Shared};
 use crate::error::{Error, Result};
 
 type Acquire =
@@ -29,6 +31,8 @@ type Acquire =
 ///   policy gave up, makes the next `poll_ready`, `poll_flush` or
 ///   `poll_close` return that error (once); the other messages are not
 ///   affected.
+/// * The sink keeps a count of its unconfirmed messages, not a future per
+///   message: its memory does not grow with the number of messages sent.
 ///
 /// ```no_run
 /// use futures::{stream, SinkExt, StreamExt};
@@ -45,45 +49,34 @@ pub struct ProducerSink {
     /// `Sync`; it is reached through `&mut self`, never locked.
     acquiring: Mutex<Option<Acquire>>,
     permit: Option<OwnedSemaphorePermit>,
-    receipts: FuturesUnordered<Receipt>,
-    failed: Option<Error>,
+    /// The messages this sink sent and their first failure.
+    tally: Arc<SinkTally>,
+    /// For the error of a message dropped unanswered, after `poll_close`.
+    shared: Arc<Shared>,
 }
 
 impl ProducerSink {
     pub(crate) fn new(producer: Producer) -> Self {
         ProducerSink {
+            shared: producer.shared.clone(),
             producer: Some(producer),
             acquiring: Mutex::new(None),
             permit: None,
-            receipts: FuturesUnordered::new(),
-            failed: None,
+            tally: Arc::default(),
         }
     }
 
     /// Messages sent through this sink and not yet confirmed.
     pub fn pending(&self) -> usize {
-        self.receipts.len()
+        self.tally.outstanding()
     }
 
-    /// Collects the receipts that are ready; remembers the first failure.
-    /// `Ready` once none is left.
-    fn poll_receipts(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            match Pin::new(&mut self.receipts).poll_next(cx) {
-                Poll::Ready(Some(Ok(_))) => {}
-                Poll::Ready(Some(Err(error))) => {
-                    self.failed.get_or_insert(error);
-                }
-                Poll::Ready(None) => return Poll::Ready(()),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-
+    /// The first failure since the last call, as an error.
     fn take_failure(&mut self) -> Result<()> {
-        match self.failed.take() {
-            Some(error) => Err(error),
+        match self.tally.take_failure() {
             None => Ok(()),
+            Some(Failure::Error(error)) => Err(error),
+            Some(Failure::Dropped) => Err(self.shared.closed_error()),
         }
     }
 }
@@ -93,7 +86,6 @@ impl Sink<Message> for ProducerSink {
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        let _ = this.poll_receipts(cx);
         this.take_failure()?;
         if this.permit.is_some() {
             return Poll::Ready(Ok(()));
@@ -135,14 +127,12 @@ impl Sink<Message> for ProducerSink {
                 .try_acquire_owned()
                 .map_err(|_| Error::Unsupported("start_send without a ready poll_ready"))?,
         };
-        let receipt = producer.submit(body, permit)?;
-        this.receipts.push(receipt);
-        Ok(())
+        producer.hand_over(body, permit, Reply::Sink(SinkSlot::new(&this.tally)))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        match this.poll_receipts(cx) {
+        match this.tally.poll_settled(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => Poll::Ready(this.take_failure()),
         }
@@ -150,7 +140,7 @@ impl Sink<Message> for ProducerSink {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        if this.poll_receipts(cx).is_pending() {
+        if this.tally.poll_settled(cx).is_pending() {
             return Poll::Pending;
         }
         this.permit = None;
@@ -164,7 +154,7 @@ impl fmt::Debug for ProducerSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProducerSink")
             .field("producer", &self.producer)
-            .field("pending", &self.receipts.len())
+            .field("pending", &self.pending())
             .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,7 @@
 //! Producer flow: back-pressure at `max_in_flight`, a silent server never getting more than the
 //! window, `flush` and `close` waiting for receipts, dropped handles, 10,000 pipelined sends
-//! (through the sink and from many tasks), and a refused message in the sink.
+//! (through the sink and from many tasks), a sink's bookkeeping bounded by the window however many
+//! messages pass, and a refused message in the sink.
 
 use std::collections::HashSet;
 use std::future::poll_fn;
@@ -199,4 +200,29 @@ async fn the_sink_reports_a_refused_message_once_and_goes_on() {
     let closed = within(sink.send(Message::text("after close"))).await;
     assert!(matches!(closed, Err(Error::StreamClosed)), "{closed:?}");
     within(producer.close()).await.unwrap();
+}
+
+/// The sink's own record of its messages must not grow with the number that
+/// passed through it: only the window's worth is ever outstanding. (It once
+/// kept a future per message and, on a multi-threaded runtime, collected
+/// them more slowly than receipts arrived.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sinks_bookkeeping_stays_within_the_window_however_many_pass() {
+    let (_mock, client) = setup().await;
+    let (_, topic) = topic("sink-bookkeeping");
+    let producer = within(client.producer(topic).max_in_flight(100).create())
+        .await
+        .unwrap();
+    let mut sink = producer.sink();
+    let mut most = 0;
+    for i in 0..20_000 {
+        within(sink.feed(Message::text(format!("m{i}"))))
+            .await
+            .unwrap();
+        most = most.max(sink.pending());
+    }
+    within(sink.flush()).await.unwrap();
+    assert!(most <= 100, "the sink held {most} unsettled messages");
+    assert_eq!(sink.pending(), 0);
+    assert_eq!(producer.stats().receipts, 20_000);
 }
