@@ -497,4 +497,39 @@ pub mod __bench {
     pub fn ack_frame(message_id: &str) -> String {
         crate::wire::ack_frame(message_id)
     }
+
+    /// Parses a `publishTime` / `eventTime` text as `Event::publish_time`
+    /// does; the instant in nanoseconds since the Unix epoch.
+    pub fn parse_time(text: &str) -> Option<i64> {
+        crate::event::parse_time(text).and_then(|t| t.timestamp_nanos_opt())
+    }
+
+    /// One stream's counters (and their `metrics` handles, with the feature),
+    /// registered with whatever recorder is current when made.
+    pub struct Instruments(crate::stats::Instruments);
+
+    impl Instruments {
+        /// Counters for `topic`.
+        pub fn new(topic: &str) -> Self {
+            Instruments(crate::stats::Instruments::new(topic))
+        }
+
+        /// What the actor records when a message frame becomes an event.
+        pub fn event_received(&self, publish_time: Option<&str>) {
+            self.0.event_received(publish_time);
+        }
+
+        /// Everything recorded for one event of a reader in `AckMode::Auto`,
+        /// in the order the actor and the stream record it: the frame's
+        /// bytes, the event, the queue length after the push, the hand-over,
+        /// the queue length after the take, and the ack.
+        pub fn read_path_event(&self, frame_len: usize, publish_time: Option<&str>) {
+            self.0.bytes(frame_len);
+            self.0.event_received(publish_time);
+            self.0.buffered(1);
+            self.0.event_delivered();
+            self.0.buffered(0);
+            self.0.ack_sent();
+        }
+    }
 }
