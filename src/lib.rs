@@ -425,6 +425,7 @@ mod reader;
 mod reconnect;
 mod stats;
 mod stream;
+mod timestamp;
 mod tls;
 mod topic;
 mod wire;
@@ -501,7 +502,7 @@ pub mod __bench {
     /// Parses a `publishTime` / `eventTime` text as `Event::publish_time`
     /// does; the instant in nanoseconds since the Unix epoch.
     pub fn parse_time(text: &str) -> Option<i64> {
-        crate::event::parse_time(text).and_then(|t| t.timestamp_nanos_opt())
+        crate::timestamp::parse_time(text).and_then(|t| t.timestamp_nanos_opt())
     }
 
     /// One stream's counters (and their `metrics` handles, with the feature),
