@@ -522,12 +522,12 @@ pub mod __bench {
 
         /// Everything recorded for one event of a reader in `AckMode::Auto`,
         /// in the order the actor and the stream record it: the frame's
-        /// bytes, the event, the queue length after the push, the hand-over,
-        /// the queue length after the take, and the ack.
+        /// bytes, the event, the hand-over, the queue length after the take,
+        /// and the ack. (The actor sets the queue length once per read
+        /// burst, not per event.)
         pub fn read_path_event(&self, frame_len: usize, publish_time: Option<&str>) {
             self.0.bytes(frame_len);
             self.0.event_received(publish_time);
-            self.0.buffered(1);
             self.0.event_delivered();
             self.0.buffered(0);
             self.0.ack_sent();
