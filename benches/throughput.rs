@@ -8,6 +8,7 @@
 //! PULSAR_ENV_FILE=target/pulsar/default/broker.env \
 //!     cargo bench --bench throughput -- --broker        # a real broker (reader)
 //! PULSAR_ENV_FILE=… cargo bench --bench throughput -- --broker --scenario producer
+//! cargo bench --bench throughput -- --metrics           # with a Prometheus recorder
 //! ```
 //!
 //! Without `--bench` (as under `cargo test --all-targets`) it runs one tiny
@@ -45,6 +46,9 @@ struct Args {
     only: Option<String>,
     /// `--topic NAME` (with `--broker`): read this already filled topic.
     topic: Option<String>,
+    /// `--metrics`: install a Prometheus recorder first, so that the
+    /// stream's `metrics` handles record (without it they discard).
+    metrics: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,6 +95,7 @@ fn parse_args() -> Args {
         scenario: value("--scenario"),
         only: value("--only"),
         topic: value("--topic"),
+        metrics: raw.iter().any(|a| a == "--metrics"),
     }
 }
 
@@ -111,13 +116,22 @@ fn main() {
     let args = parse_args();
     let rt = runtime(args.flavor);
     println!(
-        "throughput: {} rounds x {} events of {} B, tokio {:?} runtime{}",
+        "throughput: {} rounds x {} events of {} B, tokio {:?} runtime{}{}",
         args.rounds,
         args.count,
         args.payload,
         args.flavor,
+        if args.metrics {
+            ", Prometheus recorder"
+        } else {
+            ""
+        },
         if args.smoke { " (smoke run)" } else { "" }
     );
+    if args.metrics {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        metrics::set_global_recorder(recorder).expect("no recorder installed yet");
+    }
     if args.broker {
         broker::run(&rt, &args);
         return;

@@ -80,6 +80,23 @@ pub fn message_frame(data: &[u8]) {
             let _ = event.text();
             let _ = event.json::<Value>();
             let _ = (event.publish_time(), event.event_time(), event.key());
+            // The time fast path reads what chrono reads.
+            for raw in [event.publish_time_raw(), event.event_time_raw()] {
+                let key = |t: Option<chrono::DateTime<chrono::FixedOffset>>| {
+                    t.map(|t| {
+                        (
+                            t.timestamp(),
+                            t.timestamp_subsec_nanos(),
+                            t.offset().local_minus_utc(),
+                        )
+                    })
+                };
+                let raw = raw.unwrap_or_default();
+                assert_eq!(
+                    key(crate::timestamp::parse_time(raw)),
+                    key(crate::timestamp::parse_with_chrono(raw.trim()))
+                );
+            }
             let _ = (event.properties().len(), format!("{event:?}"));
             #[cfg(feature = "eightbyeight")]
             let _ = event.eightbyeight();

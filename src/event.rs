@@ -6,12 +6,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, FixedOffset};
 use serde::de::DeserializeOwned;
 
 use crate::ack::AckHandle;
 use crate::error::{Error, Result};
 use crate::message_id::MessageId;
+use crate::timestamp::parse_time;
 use crate::topic::Topic;
 
 /// One message from a reader or consumer.
@@ -154,22 +155,6 @@ impl fmt::Debug for Event {
             .field("redelivery_count", &self.redelivery_count)
             .finish_non_exhaustive()
     }
-}
-
-/// Parses a Pulsar timestamp leniently: RFC 3339 with 0–9 fraction digits
-/// and any offset (what `DateFormatter` writes), or the old
-/// `yyyy-MM-dd HH:mm:ss.SSS` form without an offset, taken as UTC.
-pub(crate) fn parse_time(text: &str) -> Option<DateTime<FixedOffset>> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t);
-    }
-    for format in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(naive.and_utc().fixed_offset());
-        }
-    }
-    None
 }
 
 #[cfg(test)]

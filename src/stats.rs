@@ -188,12 +188,10 @@ mod exported {
 
         pub(super) fn event_received(&self, publish_time: Option<&str>) {
             self.events_received.increment(1);
-            let published = publish_time.and_then(crate::event::parse_time);
-            if let Some(published) = published {
-                let now = chrono::Utc::now();
-                let seconds =
-                    (now - published.to_utc()).num_microseconds().unwrap_or(0) as f64 / 1e6;
-                self.latency.record(seconds.max(0.0));
+            let latency = publish_time
+                .and_then(|t| crate::timestamp::seconds_until(t, std::time::SystemTime::now));
+            if let Some(seconds) = latency {
+                self.latency.record(seconds);
             }
         }
 

@@ -230,20 +230,19 @@ impl Stream for EventStream {
                 this.finished = true;
                 Poll::Ready(None)
             }
-            Some(Delivery::Fatal(error)) => {
+            Some((Delivery::Fatal(error), _)) => {
                 this.finished = true;
                 Poll::Ready(Some(Err(error)))
             }
-            Some(Delivery::Event(event)) => {
+            Some((Delivery::Event(event), left)) => {
                 this.instruments.event_delivered();
-                #[cfg(feature = "metrics")]
-                this.instruments.buffered(this.queue.len());
+                this.instruments.buffered(left);
                 if this.ack_mode == AckMode::Auto {
                     this.to_ack = Some((event.ack.seq, event.ack.wire_id.clone()));
                 }
                 Poll::Ready(Some(Ok(event)))
             }
-            Some(Delivery::Error { error, ack, .. }) => {
+            Some((Delivery::Error { error, ack, .. }, _)) => {
                 if this.ack_mode == AckMode::Auto {
                     this.to_ack = ack;
                 }

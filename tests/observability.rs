@@ -201,3 +201,61 @@ async fn producer_counters_count_sends_receipts_and_errors() {
     assert_eq!(mock.message_ids(&name).len(), 8);
     producer.close().await.unwrap();
 }
+
+/// With a Prometheus recorder: every event's latency is recorded (none
+/// sampled away), and the `events_buffered` gauge follows the hand-off
+/// queue: what arrived and was not taken yet, zero once it is all taken.
+#[test]
+fn exported_latency_and_buffered_gauge_follow_the_stream() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (mock, client) = rt.block_on(setup());
+    let (name, topic) = topic("exported");
+    let label = format!("topic=\"{name}\"");
+    let value = |metric: &str| -> Option<f64> {
+        handle
+            .render()
+            .lines()
+            .find(|l| l.starts_with(metric) && l.contains(&label))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    let eventually = |metric: &str, expected: f64| {
+        let deadline = std::time::Instant::now() + LIMIT;
+        while value(metric) != Some(expected) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{metric} is {:?}, not {expected}",
+                value(metric)
+            );
+            rt.block_on(async { tokio::time::sleep(Duration::from_millis(5)).await });
+        }
+    };
+    mock.publish_many(&name, numbered(5));
+    // The stream's handles are made while it subscribes: with this recorder.
+    let mut events = metrics::with_local_recorder(&recorder, || {
+        rt.block_on(
+            client
+                .reader(topic)
+                .position(Position::Earliest)
+                .subscribe(),
+        )
+    })
+    .unwrap();
+    eventually("pulsar_eventstream_events_buffered", 5.0);
+    rt.block_on(take_events(&mut events, 5));
+    assert_eq!(value("pulsar_eventstream_events_buffered"), Some(0.0));
+    mock.publish_many(&name, numbered(3));
+    eventually("pulsar_eventstream_events_buffered", 3.0);
+    rt.block_on(take_events(&mut events, 3));
+    assert_eq!(value("pulsar_eventstream_events_buffered"), Some(0.0));
+    assert_eq!(
+        value("pulsar_eventstream_publish_to_receive_seconds_count"),
+        Some(8.0)
+    );
+    rt.block_on(events.close()).unwrap();
+}

@@ -41,10 +41,13 @@ fn field(buf: &mut Vec<u8>, number: u64, mut value: u64) {
     buf.push(value as u8);
 }
 
+/// The `publishTime` of every frame, as the proxy writes it.
+pub const PUBLISH_TIME: &str = "2024-05-01T10:00:00.967Z";
+
 /// One message frame, field order and shape as the proxy writes them.
 pub fn message_frame(wire_id: &str, payload_b64: &str) -> String {
     format!(
-        r#"{{"messageId":"{wire_id}","payload":"{payload_b64}","properties":{{}},"publishTime":"2024-05-01T10:00:00.967Z","redeliveryCount":0}}"#
+        r#"{{"messageId":"{wire_id}","payload":"{payload_b64}","properties":{{}},"publishTime":"{PUBLISH_TIME}","redeliveryCount":0}}"#
     )
 }
 

@@ -133,8 +133,9 @@ impl Queue {
 
     // ----- stream side -----
 
-    /// Takes the next item; records what the application was handed.
-    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
+    /// Takes the next item, with how many are left behind it; records what
+    /// the application was handed.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<(Delivery, usize)>> {
         let mut state = self.lock();
         match state.items.pop_front() {
             Some(item) => {
@@ -150,13 +151,14 @@ impl Queue {
                         state.last_delivered = Some(id.clone());
                     }
                 }
-                let was_full = state.items.len() + 1 >= self.capacity;
+                let left = state.items.len();
+                let was_full = left + 1 >= self.capacity;
                 let notify = was_full || state.notify_every_take;
                 drop(state);
                 if notify {
                     self.actor.notify_one();
                 }
-                Poll::Ready(Some(item))
+                Poll::Ready(Some((item, left)))
             }
             None if state.actor_done => Poll::Ready(None),
             None => {

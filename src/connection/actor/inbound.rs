@@ -233,13 +233,21 @@ impl Actor {
         });
     }
 
+    /// Sets the `events_buffered` gauge to the queue's length after the last
+    /// push, if it has not been set since.
+    pub(super) fn report_buffered(&mut self) {
+        if let Some(queued) = self.unreported_buffered.take() {
+            self.instruments.buffered(queued);
+        }
+    }
+
     /// Hands a delivery to the channel, or parks it (reading pauses until
     /// the application makes room).
     /// `true` when handed over now, `false` when parked.
     pub(super) fn deliver(&mut self, delivery: Delivery) -> bool {
         match self.queue.try_push(delivery) {
             Ok(queued) => {
-                self.instruments.buffered(queued);
+                self.unreported_buffered = Some(queued);
                 true
             }
             Err(delivery) => {

@@ -78,6 +78,10 @@ pub(crate) struct Actor {
     /// Pull mode: permits granted and not yet used by a message.
     credit: u64,
     instruments: Arc<Instruments>,
+    /// The queue's length after the last push, not yet given to the
+    /// `events_buffered` gauge: reported once per turn of the session loop
+    /// (once per read burst), not once per event.
+    unreported_buffered: Option<usize>,
 }
 
 impl Actor {
@@ -114,6 +118,7 @@ impl Actor {
             floor,
             credit: 0,
             instruments,
+            unreported_buffered: None,
         }
     }
 
@@ -133,7 +138,9 @@ impl Actor {
         let mut attempt: u32 = 0;
         loop {
             let started = Instant::now();
-            let mut error = match self.session(&mut ws).await {
+            let end = self.session(&mut ws).await;
+            self.report_buffered();
+            let mut error = match end {
                 SessionEnd::Finished => return None,
                 SessionEnd::Lost(error) => error,
             };
@@ -286,7 +293,7 @@ impl Actor {
             if let Some(delivery) = self.pending.take() {
                 match self.queue.try_push(delivery) {
                     Ok(queued) => {
-                        self.instruments.buffered(queued);
+                        self.unreported_buffered = Some(queued);
                         if let Some(id) = self.pending_ack.take() {
                             if let Err(e) = self.write_ack(ws, Some(&id)).await {
                                 return SessionEnd::Lost(e);
@@ -306,6 +313,7 @@ impl Actor {
                 last_event = Instant::now();
             }
             let stall_deadline = stall_after.map(|d| last_event + d);
+            self.report_buffered();
             tokio::select! {
                 biased;
                 cmd = self.commands.recv() => {
