@@ -10,6 +10,7 @@
 
 use std::cmp::Ordering;
 use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -61,6 +62,7 @@ pub fn decode_frame(text: &str) -> Result<Frame, Error> {
                     wire_id: decoded.wire_id,
                     message_id: Some(decoded.message_id),
                     commands,
+                    signal: Arc::new(crate::ack::AckSignal::new(1)),
                     can_nack: true,
                 },
             })))

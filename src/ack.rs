@@ -1,9 +1,11 @@
 //! Acknowledgement modes and the handle that acknowledges one event.
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 use crate::connection::Command;
 use crate::error::{Error, Result};
@@ -35,6 +37,54 @@ pub enum AckMode {
     OnReceive,
 }
 
+/// How long a stream gathers acks before it writes them, by default; see
+/// [`ReaderBuilder::ack_group_time`](crate::ReaderBuilder::ack_group_time).
+pub const DEFAULT_ACK_GROUP_TIME: Duration = Duration::from_millis(10);
+
+/// Acks sent to the socket actor since it last took them, and a wake-up
+/// for it when a batch is worth writing before the group time is over (a
+/// fast application would otherwise exhaust the server's window and wait).
+#[derive(Debug)]
+pub(crate) struct AckSignal {
+    since_taken: AtomicUsize,
+    batch: usize,
+    notify: Notify,
+}
+
+impl AckSignal {
+    /// Wakes the actor every `batch` acks.
+    pub(crate) fn new(batch: usize) -> Self {
+        AckSignal {
+            since_taken: AtomicUsize::new(0),
+            batch: batch.max(1),
+            notify: Notify::new(),
+        }
+    }
+
+    /// Called after each ack command is sent.
+    pub(crate) fn acked(&self) {
+        if self.since_taken.fetch_add(1, Relaxed) + 1 == self.batch {
+            self.notify.notify_one();
+        }
+    }
+
+    /// Wakes the actor now: a command other than an ack was sent, and must
+    /// not wait for the group time.
+    pub(crate) fn urgent(&self) {
+        self.notify.notify_one();
+    }
+
+    /// The actor took every ack queued so far.
+    pub(crate) fn taken(&self) {
+        self.since_taken.store(0, Relaxed);
+    }
+
+    /// Resolves when a batch is waiting.
+    pub(crate) async fn batch_ready(&self) {
+        self.notify.notified().await;
+    }
+}
+
 /// Acknowledges one event, from any task, at any time; cheap to clone.
 ///
 /// Acknowledging twice is harmless (the second is not sent). Once the stream
@@ -58,6 +108,7 @@ pub struct AckHandle {
     pub(crate) wire_id: Arc<str>,
     pub(crate) message_id: Option<MessageId>,
     pub(crate) commands: mpsc::UnboundedSender<Command>,
+    pub(crate) signal: Arc<AckSignal>,
     pub(crate) can_nack: bool,
 }
 
@@ -69,7 +120,9 @@ impl AckHandle {
                 seq: self.seq,
                 id: self.wire_id.clone(),
             })
-            .map_err(|_| Error::StreamClosed)
+            .map_err(|_| Error::StreamClosed)?;
+        self.signal.acked();
+        Ok(())
     }
 
     /// Negatively acknowledges the event (consumers only): the broker

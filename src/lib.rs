@@ -442,7 +442,7 @@ pub mod __fuzz;
 #[cfg(feature = "eightbyeight")]
 pub mod eightbyeight;
 
-pub use ack::{AckHandle, AckMode};
+pub use ack::{AckHandle, AckMode, DEFAULT_ACK_GROUP_TIME};
 pub use auth::{Credentials, CredentialsProvider, Secret};
 pub use checkpoint::{Checkpoint, FileCheckpoint};
 pub use client::{

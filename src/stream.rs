@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 use futures::Stream;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::ack::AckMode;
+use crate::ack::{AckMode, AckSignal};
 use crate::connection::{Command, Delivery, Queue, StreamSpec};
 use crate::connection_event::{self, ConnectionEvent};
 use crate::error::{Error, Result};
@@ -37,6 +37,7 @@ pub struct EventStream {
     queue: Arc<Queue>,
     instruments: Arc<Instruments>,
     commands: mpsc::UnboundedSender<Command>,
+    ack_signal: Arc<AckSignal>,
     ack_mode: AckMode,
     /// The last item handed out, acked when the next is requested (auto).
     to_ack: Option<(u64, Arc<str>)>,
@@ -52,6 +53,7 @@ impl EventStream {
         queue: Arc<Queue>,
         instruments: Arc<Instruments>,
         commands: mpsc::UnboundedSender<Command>,
+        ack_signal: Arc<AckSignal>,
         spec: &StreamSpec,
         connection_events: broadcast::Sender<ConnectionEvent>,
     ) -> Self {
@@ -59,6 +61,7 @@ impl EventStream {
             queue,
             instruments,
             commands,
+            ack_signal,
             ack_mode: spec.ack_mode,
             to_ack: None,
             topic: spec.topic.clone(),
@@ -119,6 +122,7 @@ impl EventStream {
         self.commands
             .send(Command::EndOfTopic(reply))
             .map_err(|_| Error::StreamClosed)?;
+        self.ack_signal.urgent();
         answer.await.map_err(|_| Error::StreamClosed)?
     }
 
@@ -134,6 +138,7 @@ impl EventStream {
         if self.commands.send(Command::Close(reply)).is_err() {
             return Ok(()); // the connection is already gone
         }
+        self.ack_signal.urgent();
         done.await.unwrap_or(Ok(()))
     }
 
@@ -190,7 +195,9 @@ impl EventStream {
         }
         self.commands
             .send(Command::Permit(permits))
-            .map_err(|_| Error::StreamClosed)
+            .map_err(|_| Error::StreamClosed)?;
+        self.ack_signal.urgent();
+        Ok(())
     }
 
     /// Deletes this consumer's subscription on the broker, then closes the
@@ -205,12 +212,15 @@ impl EventStream {
         self.commands
             .send(Command::Unsubscribe(reply))
             .map_err(|_| Error::StreamClosed)?;
+        self.ack_signal.urgent();
         done.await.map_err(|_| Error::StreamClosed)?
     }
 
     fn send_auto_ack(&mut self) {
         if let Some((seq, id)) = self.to_ack.take() {
-            let _ = self.commands.send(Command::Ack { seq, id });
+            if self.commands.send(Command::Ack { seq, id }).is_ok() {
+                self.ack_signal.acked();
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub(crate) use queue::Queue;
 
-use crate::ack::AckMode;
+use crate::ack::{AckMode, AckSignal};
 use crate::checkpoint::{Checkpoint, SaveSchedule};
 use crate::client::Client;
 use crate::connection_event::ConnectionEvents;
@@ -59,6 +59,8 @@ pub(crate) struct StreamSpec {
     /// The server's in-flight limit, `min(receiverQueueSize, 1000)`.
     pub window: usize,
     pub ack_mode: AckMode,
+    /// How long acks are gathered before they are written (zero: at once).
+    pub ack_group_time: Duration,
     /// The topic events are tagged with (`None` when the endpoint does not
     /// say, as the multi-topic one).
     pub topic: Option<Arc<Topic>>,
@@ -123,12 +125,16 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
         queue.notify_every_take();
     }
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    // A quarter window of acks is written at once, whatever the group time:
+    // the server never waits long for room in its window.
+    let ack_signal = Arc::new(AckSignal::new(spec.window.max(4) / 4));
     let instruments = Arc::new(Instruments::new(&spec.label));
     instruments.set_connected(true);
     let stream = EventStream::new(
         queue.clone(),
         instruments.clone(),
         commands_tx.clone(),
+        ack_signal.clone(),
         &spec,
         connection_events.sender(),
     );
@@ -145,6 +151,7 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
         queue,
         commands_rx,
         commands_tx,
+        ack_signal,
         connection_events,
         instruments,
     );

@@ -1,4 +1,4 @@
-//! Real broker: acks as the broker counts them (manual and auto mode), unacked events coming
+//! Real broker: acks as the broker counts them (manual and auto mode, grouped), unacked events coming
 //! again on the next connection, a nacked event after its delay, and dead letters past
 //! `max_redeliver_count`.
 
@@ -37,6 +37,48 @@ async fn manual_acks_reach_the_broker_while_the_stream_stays_open() {
         "acks flushed without closing the stream"
     );
     events.close().await.expect("close");
+}
+
+/// With an hour's group time only the triggers can write acks: a quarter
+/// window (250 of the 1000) while the stream stays open, then a request
+/// (`end_of_topic`), then the close.
+#[tokio::test]
+async fn grouped_acks_reach_the_broker_by_quarter_window_request_and_close() {
+    let b = broker();
+    let topic = b.unique_topic("consumer-grouped");
+    produce_texts(&b, &topic, numbered("g-", 0..400)).await;
+    let mut events = client(&b)
+        .consumer(events::topic(&topic), "grouped")
+        .initial_position(InitialPosition::Earliest)
+        .ack_group_time(Duration::from_secs(3600))
+        .subscribe()
+        .await
+        .expect("consumer subscribes");
+    take_events(&mut events, 300, "consumer").await;
+    // 299 acked by asking for the next: at least one quarter window is out.
+    let deadline = Instant::now() + BACKLOG_WAIT;
+    let mut backlog = b.subscription_backlog(&topic, "grouped").await;
+    while backlog.is_none_or(|n| n > 150) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        backlog = b.subscription_backlog(&topic, "grouped").await;
+    }
+    assert!(
+        backlog.is_some_and(|n| n <= 150),
+        "backlog {backlog:?}: no batch of acks was written"
+    );
+    assert!(!events.end_of_topic().await.expect("end of topic"));
+    assert_eq!(
+        b.wait_for_backlog(&topic, "grouped", 101, BACKLOG_WAIT)
+            .await,
+        Some(101),
+        "the request wrote every grouped ack"
+    );
+    events.close().await.expect("close");
+    assert_eq!(
+        b.wait_for_backlog(&topic, "grouped", 100, BACKLOG_WAIT)
+            .await,
+        Some(100)
+    );
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use super::dial::{self, Ws, HEALTHY_AFTER};
 use super::timers::{sleep_until, tick};
 use super::{map_ws_error, Command, Delivery, Queue, StreamSpec};
-use crate::ack::{AckHandle, AckMode};
+use crate::ack::{AckHandle, AckMode, AckSignal};
 use crate::checkpoint::AckFloor;
 use crate::connection_event::{ConnectionEvent, ConnectionEvents};
 use crate::consumer::PullMode;
@@ -50,6 +50,12 @@ pub(crate) struct Actor {
     queue: Arc<Queue>,
     commands: mpsc::UnboundedReceiver<Command>,
     commands_tx: mpsc::UnboundedSender<Command>,
+    /// Counts the acks sent since the actor last took its commands.
+    ack_signal: Arc<AckSignal>,
+    /// Ack grouping: while `Some`, the actor does not wait on its commands,
+    /// so that an ack does not wake it; it takes them all at this instant,
+    /// at each read burst, or when a quarter window of acks is waiting.
+    ack_group_until: Option<Instant>,
     next_seq: u64,
     /// First sequence number of the current connection.
     session_first_seq: u64,
@@ -90,6 +96,7 @@ impl Actor {
         queue: Arc<Queue>,
         commands: mpsc::UnboundedReceiver<Command>,
         commands_tx: mpsc::UnboundedSender<Command>,
+        ack_signal: Arc<AckSignal>,
         connection_events: ConnectionEvents,
         instruments: Arc<Instruments>,
     ) -> Self {
@@ -102,6 +109,8 @@ impl Actor {
             queue,
             commands,
             commands_tx,
+            ack_signal,
+            ack_group_until: None,
             next_seq: 0,
             session_first_seq: 0,
             outstanding: HashSet::new(),
@@ -237,6 +246,34 @@ impl Actor {
         }
     }
 
+    /// Handles one command; `Some` when it ends the session.
+    async fn take_command(&mut self, ws: &mut Ws, cmd: Command) -> Option<SessionEnd> {
+        match cmd {
+            Command::Close(reply) => Some(self.finish(ws, Some(reply)).await),
+            Command::Unsubscribe(reply) => Some(self.unsubscribe(ws, reply).await),
+            cmd => self.command(ws, cmd).await.err().map(SessionEnd::Lost),
+        }
+    }
+
+    /// Ends an ack group: takes every command queued meanwhile, in order,
+    /// and writes what they produced in one flush.
+    async fn end_ack_group(&mut self, ws: &mut Ws) -> Option<SessionEnd> {
+        self.ack_group_until = None;
+        self.ack_signal.taken();
+        while let Ok(cmd) = self.commands.try_recv() {
+            if let Some(end) = self.take_command(ws, cmd).await {
+                return Some(end);
+            }
+        }
+        if self.unflushed > 0 {
+            if let Err(e) = bounded(self.write_limit(), ws.flush()).await {
+                return Some(SessionEnd::Lost(e));
+            }
+            self.unflushed = 0;
+        }
+        None
+    }
+
     async fn session(&mut self, ws: &mut Ws) -> SessionEnd {
         self.connections += 1;
         self.instruments.set_connected(true);
@@ -250,6 +287,7 @@ impl Actor {
         self.in_hand.clear();
         self.session_first_seq = self.next_seq;
         self.unflushed = 0;
+        self.ack_group_until = None;
         for cmd in std::mem::take(&mut self.deferred) {
             if let Err(e) = self.command(ws, cmd).await {
                 return SessionEnd::Lost(e);
@@ -307,7 +345,10 @@ impl Actor {
                 return SessionEnd::Lost(e);
             }
             let has_pending = self.pending.is_some();
-            let must_flush = self.unflushed > 0;
+            let grouping = self.ack_group_until.is_some();
+            // While acks are grouped, what was written waits for the group's
+            // end (or a full write buffer): one write for the whole group.
+            let must_flush = self.unflushed > 0 && !grouping;
             if has_pending {
                 // The application is busy: silence is not the server's fault.
                 last_event = Instant::now();
@@ -316,16 +357,26 @@ impl Actor {
             self.report_buffered();
             tokio::select! {
                 biased;
-                cmd = self.commands.recv() => {
+                cmd = self.commands.recv(), if !grouping => {
                     let Some(cmd) = cmd else { return self.finish(ws, None).await };
-                    if let Command::Close(reply) = cmd {
-                        return self.finish(ws, Some(reply)).await;
+                    let is_ack = matches!(cmd, Command::Ack { .. } | Command::Nack { .. });
+                    if let Some(end) = self.take_command(ws, cmd).await {
+                        return end;
                     }
-                    if let Command::Unsubscribe(reply) = cmd {
-                        return self.unsubscribe(ws, reply).await;
+                    if is_ack && !self.spec.ack_group_time.is_zero() {
+                        // The acks that follow wait in the channel without
+                        // waking this task, until the group ends.
+                        self.ack_group_until = Some(Instant::now() + self.spec.ack_group_time);
                     }
-                    if let Err(e) = self.command(ws, cmd).await {
-                        return SessionEnd::Lost(e);
+                }
+                _ = self.ack_signal.batch_ready(), if grouping => {
+                    if let Some(end) = self.end_ack_group(ws).await {
+                        return end;
+                    }
+                }
+                _ = sleep_until(self.ack_group_until) => {
+                    if let Some(end) = self.end_ack_group(ws).await {
+                        return end;
                     }
                 }
                 // Room in the queue, or the stream went away: loop and look.
