@@ -142,8 +142,10 @@
 //! | [`AckMode::Manual`] | when you call [`Event::ack`], or [`AckHandle::ack`] from any task | at-least-once, acked at the moment you choose (after a commit, say) |
 //! | [`AckMode::OnReceive`] | as it arrives, before you see it | at-most-once |
 //!
-//! Acks are written in batches and flushed as soon as the socket is idle, so a
-//! stream you keep reading never stalls. In manual mode, [`Event::nack`]
+//! Acks are grouped for up to 10 ms and written together (see
+//! [`ReaderBuilder::ack_group_time`]); a quarter window of them, any other
+//! request and closing write them at once, so a stream you keep reading never
+//! stalls. In manual mode, [`Event::nack`]
 //! asks a consumer's broker to deliver the event again. With
 //! [`ConsumerBuilder::max_redeliver_count`] and
 //! [`ConsumerBuilder::dead_letter_topic`], an event that keeps failing moves
