@@ -16,7 +16,8 @@ use base64::Engine as _;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::ack::AckHandle;
+use crate::ack::{AckHandle, AckSignal};
+use crate::connection::CommandSender;
 use crate::error::Error;
 use crate::event::Event;
 use crate::message_id::MessageId;
@@ -47,7 +48,8 @@ pub fn decode_frame(text: &str) -> Result<Frame, Error> {
         Inbound::Message(frame) => {
             let decoded = wire::decode_message(frame).map_err(|bad| bad.error)?;
             // The stream's own channel is not needed: acks go nowhere.
-            let (commands, _) = mpsc::unbounded_channel();
+            let (tx, _) = mpsc::unbounded_channel();
+            let commands = CommandSender::new(tx, Arc::new(AckSignal::new(1)));
             Ok(Frame::Event(Box::new(Event {
                 message_id: decoded.message_id.clone(),
                 payload: decoded.payload,
@@ -62,7 +64,6 @@ pub fn decode_frame(text: &str) -> Result<Frame, Error> {
                     wire_id: decoded.wire_id,
                     message_id: Some(decoded.message_id),
                     commands,
-                    signal: Arc::new(crate::ack::AckSignal::new(1)),
                     can_nack: true,
                 },
             })))

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
-use crate::connection::Command;
+use crate::connection::{Command, CommandSender};
 use crate::error::{Error, Result};
 use crate::message_id::MessageId;
 
@@ -61,7 +61,7 @@ impl AckSignal {
         }
     }
 
-    /// Called after each ack command is sent.
+    /// Called after each ack or nack command is sent.
     pub(crate) fn acked(&self) {
         if self.since_taken.fetch_add(1, Relaxed) + 1 == self.batch {
             self.notify.notify_one();
@@ -107,22 +107,17 @@ pub struct AckHandle {
     pub(crate) seq: u64,
     pub(crate) wire_id: Arc<str>,
     pub(crate) message_id: Option<MessageId>,
-    pub(crate) commands: mpsc::UnboundedSender<Command>,
-    pub(crate) signal: Arc<AckSignal>,
+    pub(crate) commands: CommandSender,
     pub(crate) can_nack: bool,
 }
 
 impl AckHandle {
     /// Acknowledges the event.
     pub fn ack(&self) -> Result<()> {
-        self.commands
-            .send(Command::Ack {
-                seq: self.seq,
-                id: self.wire_id.clone(),
-            })
-            .map_err(|_| Error::StreamClosed)?;
-        self.signal.acked();
-        Ok(())
+        self.commands.send(Command::Ack {
+            seq: self.seq,
+            id: self.wire_id.clone(),
+        })
     }
 
     /// Negatively acknowledges the event (consumers only): the broker
@@ -133,12 +128,10 @@ impl AckHandle {
                 "negative acknowledgement on a reader (readers have no redelivery)",
             ));
         }
-        self.commands
-            .send(Command::Nack {
-                seq: self.seq,
-                id: self.wire_id.clone(),
-            })
-            .map_err(|_| Error::StreamClosed)
+        self.commands.send(Command::Nack {
+            seq: self.seq,
+            id: self.wire_id.clone(),
+        })
     }
 
     /// The id of the event this handle acknowledges.

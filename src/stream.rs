@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use futures::Stream;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, oneshot};
 
-use crate::ack::{AckMode, AckSignal};
-use crate::connection::{Command, Delivery, Queue, StreamSpec};
+use crate::ack::AckMode;
+use crate::connection::{Command, CommandSender, Delivery, Queue, StreamSpec};
 use crate::connection_event::{self, ConnectionEvent};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -36,8 +36,7 @@ use crate::topic::Topic;
 pub struct EventStream {
     queue: Arc<Queue>,
     instruments: Arc<Instruments>,
-    commands: mpsc::UnboundedSender<Command>,
-    ack_signal: Arc<AckSignal>,
+    commands: CommandSender,
     ack_mode: AckMode,
     /// The last item handed out, acked when the next is requested (auto).
     to_ack: Option<(u64, Arc<str>)>,
@@ -52,8 +51,7 @@ impl EventStream {
     pub(crate) fn new(
         queue: Arc<Queue>,
         instruments: Arc<Instruments>,
-        commands: mpsc::UnboundedSender<Command>,
-        ack_signal: Arc<AckSignal>,
+        commands: CommandSender,
         spec: &StreamSpec,
         connection_events: broadcast::Sender<ConnectionEvent>,
     ) -> Self {
@@ -61,7 +59,6 @@ impl EventStream {
             queue,
             instruments,
             commands,
-            ack_signal,
             ack_mode: spec.ack_mode,
             to_ack: None,
             topic: spec.topic.clone(),
@@ -119,10 +116,7 @@ impl EventStream {
     /// ```
     pub async fn end_of_topic(&self) -> Result<bool> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::EndOfTopic(reply))
-            .map_err(|_| Error::StreamClosed)?;
-        self.ack_signal.urgent();
+        self.commands.send(Command::EndOfTopic(reply))?;
         answer.await.map_err(|_| Error::StreamClosed)?
     }
 
@@ -138,7 +132,6 @@ impl EventStream {
         if self.commands.send(Command::Close(reply)).is_err() {
             return Ok(()); // the connection is already gone
         }
-        self.ack_signal.urgent();
         done.await.unwrap_or(Ok(()))
     }
 
@@ -193,11 +186,7 @@ impl EventStream {
         if permits == 0 {
             return Ok(());
         }
-        self.commands
-            .send(Command::Permit(permits))
-            .map_err(|_| Error::StreamClosed)?;
-        self.ack_signal.urgent();
-        Ok(())
+        self.commands.send(Command::Permit(permits))
     }
 
     /// Deletes this consumer's subscription on the broker, then closes the
@@ -209,18 +198,13 @@ impl EventStream {
         }
         self.send_auto_ack();
         let (reply, done) = oneshot::channel();
-        self.commands
-            .send(Command::Unsubscribe(reply))
-            .map_err(|_| Error::StreamClosed)?;
-        self.ack_signal.urgent();
+        self.commands.send(Command::Unsubscribe(reply))?;
         done.await.map_err(|_| Error::StreamClosed)?
     }
 
     fn send_auto_ack(&mut self) {
         if let Some((seq, id)) = self.to_ack.take() {
-            if self.commands.send(Command::Ack { seq, id }).is_ok() {
-                self.ack_signal.acked();
-            }
+            let _ = self.commands.send(Command::Ack { seq, id });
         }
     }
 }

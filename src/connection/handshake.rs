@@ -245,18 +245,15 @@ fn dechunk(raw: &[u8]) -> (Vec<u8>, bool) {
     let mut data = Vec::new();
     let mut rest = raw;
     loop {
-        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+        // httparse reads the size line (hex digits, extensions, CRLF).
+        let Ok(httparse::Status::Complete((line, size))) = httparse::parse_chunk_size(rest) else {
             return (data, false);
         };
-        let line = String::from_utf8_lossy(&rest[..eol]);
-        let digits = line.split(';').next().unwrap_or_default().trim();
-        let Ok(size) = usize::from_str_radix(digits, 16) else {
-            return (data, false);
-        };
-        rest = &rest[eol + 2..];
+        rest = &rest[line..];
         if size == 0 {
             return (data, true);
         }
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
         let take = size.min(rest.len());
         data.extend_from_slice(&rest[..take]);
         if take < size {

@@ -85,6 +85,38 @@ pub(crate) enum Command {
     Close(oneshot::Sender<Result<()>>),
 }
 
+/// The application side of the actor's command channel. Every send also
+/// tells the ack grouping what it was: an ack or nack may wait for its
+/// group (and is counted towards a batch), anything else wakes the actor now.
+#[derive(Clone)]
+pub(crate) struct CommandSender {
+    tx: mpsc::UnboundedSender<Command>,
+    signal: Arc<AckSignal>,
+}
+
+impl CommandSender {
+    pub(crate) fn new(tx: mpsc::UnboundedSender<Command>, signal: Arc<AckSignal>) -> Self {
+        CommandSender { tx, signal }
+    }
+
+    /// The ack counter and wake-up this sender feeds (the actor's side).
+    pub(crate) fn signal(&self) -> &AckSignal {
+        &self.signal
+    }
+
+    /// Queues `cmd` for the actor; [`Error::StreamClosed`] once it is gone.
+    pub(crate) fn send(&self, cmd: Command) -> Result<()> {
+        let grouped = matches!(cmd, Command::Ack { .. } | Command::Nack { .. });
+        self.tx.send(cmd).map_err(|_| Error::StreamClosed)?;
+        if grouped {
+            self.signal.acked();
+        } else {
+            self.signal.urgent();
+        }
+        Ok(())
+    }
+}
+
 /// One item on its way to the application.
 pub(crate) enum Delivery {
     Event(Event),
@@ -128,13 +160,13 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
     // A quarter window of acks is written at once, whatever the group time:
     // the server never waits long for room in its window.
     let ack_signal = Arc::new(AckSignal::new(spec.window.max(4) / 4));
+    let commands_tx = CommandSender::new(commands_tx, ack_signal);
     let instruments = Arc::new(Instruments::new(&spec.label));
     instruments.set_connected(true);
     let stream = EventStream::new(
         queue.clone(),
         instruments.clone(),
         commands_tx.clone(),
-        ack_signal.clone(),
         &spec,
         connection_events.sender(),
     );
@@ -151,7 +183,6 @@ pub(crate) async fn open(mut spec: StreamSpec) -> Result<EventStream> {
         queue,
         commands_rx,
         commands_tx,
-        ack_signal,
         connection_events,
         instruments,
     );

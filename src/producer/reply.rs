@@ -8,7 +8,7 @@
 //! [`Receipt`]: super::Receipt
 //! [`ProducerSink`]: super::ProducerSink
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -51,8 +51,10 @@ pub(crate) enum Failure {
 #[derive(Default)]
 pub(crate) struct SinkTally {
     outstanding: AtomicUsize,
-    /// The first failure not yet reported.
+    /// The first failure not yet reported, and whether there is one: the
+    /// sink asks before every message, without taking the lock.
     failure: Mutex<Option<Failure>>,
+    failed: AtomicBool,
     /// The sink's task, waiting in `poll_flush`/`poll_close`.
     waker: AtomicWaker,
 }
@@ -76,6 +78,9 @@ impl SinkTally {
 
     /// The first failure since the last call, if any.
     pub(crate) fn take_failure(&self) -> Option<Failure> {
+        if !self.failed.swap(false, SeqCst) {
+            return None;
+        }
         self.failure
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -88,6 +93,7 @@ impl SinkTally {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .get_or_insert(failure);
+            self.failed.store(true, SeqCst);
         }
         self.outstanding.fetch_sub(1, SeqCst);
         self.waker.wake();

@@ -4,10 +4,8 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-
-use std::sync::Arc;
 
 use futures::Sink;
 use tokio::sync::{AcquireError, OwnedSemaphorePermit};

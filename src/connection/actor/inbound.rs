@@ -155,7 +155,6 @@ impl Actor {
                 wire_id,
                 message_id: Some(message_id),
                 commands: self.commands_tx.clone(),
-                signal: self.ack_signal.clone(),
                 can_nack: !self.is_reader(),
             },
         };

@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::dial::{self, Ws, HEALTHY_AFTER};
 use super::timers::{sleep_until, tick};
-use super::{map_ws_error, Command, Delivery, Queue, StreamSpec};
-use crate::ack::{AckHandle, AckMode, AckSignal};
+use super::{map_ws_error, Command, CommandSender, Delivery, Queue, StreamSpec};
+use crate::ack::{AckHandle, AckMode};
 use crate::checkpoint::AckFloor;
 use crate::connection_event::{ConnectionEvent, ConnectionEvents};
 use crate::consumer::PullMode;
@@ -49,12 +49,13 @@ pub(crate) struct Actor {
     spec: StreamSpec,
     queue: Arc<Queue>,
     commands: mpsc::UnboundedReceiver<Command>,
-    commands_tx: mpsc::UnboundedSender<Command>,
-    /// Counts the acks sent since the actor last took its commands.
-    ack_signal: Arc<AckSignal>,
+    /// For the ack handles of the events it delivers; its `AckSignal`
+    /// counts the acks sent since the actor last took its commands.
+    commands_tx: CommandSender,
     /// Ack grouping: while `Some`, the actor does not wait on its commands,
     /// so that an ack does not wake it; it takes them all at this instant,
-    /// at each read burst, or when a quarter window of acks is waiting.
+    /// when a quarter window of acks is waiting, or when another command
+    /// arrives (`AckSignal::urgent`).
     ack_group_until: Option<Instant>,
     next_seq: u64,
     /// First sequence number of the current connection.
@@ -95,8 +96,7 @@ impl Actor {
         spec: StreamSpec,
         queue: Arc<Queue>,
         commands: mpsc::UnboundedReceiver<Command>,
-        commands_tx: mpsc::UnboundedSender<Command>,
-        ack_signal: Arc<AckSignal>,
+        commands_tx: CommandSender,
         connection_events: ConnectionEvents,
         instruments: Arc<Instruments>,
     ) -> Self {
@@ -109,7 +109,6 @@ impl Actor {
             queue,
             commands,
             commands_tx,
-            ack_signal,
             ack_group_until: None,
             next_seq: 0,
             session_first_seq: 0,
@@ -259,7 +258,7 @@ impl Actor {
     /// and writes what they produced in one flush.
     async fn end_ack_group(&mut self, ws: &mut Ws) -> Option<SessionEnd> {
         self.ack_group_until = None;
-        self.ack_signal.taken();
+        self.commands_tx.signal().taken();
         while let Ok(cmd) = self.commands.try_recv() {
             if let Some(end) = self.take_command(ws, cmd).await {
                 return Some(end);
@@ -369,7 +368,7 @@ impl Actor {
                         self.ack_group_until = Some(Instant::now() + self.spec.ack_group_time);
                     }
                 }
-                _ = self.ack_signal.batch_ready(), if grouping => {
+                _ = self.commands_tx.signal().batch_ready(), if grouping => {
                     if let Some(end) = self.end_ack_group(ws).await {
                         return end;
                     }
